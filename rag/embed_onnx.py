@@ -1,0 +1,421 @@
+"""ONNX Runtime embedder: a sentence-transformers BERT model exported once to ONNX, fp32 or int8."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Bump when the export code changes what it writes, so stale cached files are not reused.
+EXPORT_VERSION = 1
+OPSET = 17  # LayerNormalization is a native op from 17 on; ORT 1.16+ runs it
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass(frozen=True)
+class Int8Recipe:
+    """How `onnxruntime.quantization.quantize_dynamic` turns the fp32 graph into int8."""
+
+    per_channel: bool = True
+    reduce_range: bool = False
+    weight_type: str = "QInt8"  # QInt8 or QUInt8 (onnxruntime.quantization.QuantType names)
+    op_types: tuple[str, ...] = ("MatMul",)  # Gather (embeddings) stays fp32: it costs no time
+
+
+# Chosen from measurements on MultiHop-RAG chunks (see tests/test_embed_onnx.py for the floor).
+INT8_RECIPE = Int8Recipe()
+
+# Serialises exports inside one process; across processes the atomic rename keeps it safe.
+_export_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class OnnxFiles:
+    """Where the exported graphs of one model live (and whether they exist yet)."""
+
+    fp32: Path
+    int8: Path
+
+    def for_(self, quantize: bool) -> Path:
+        return self.int8 if quantize else self.fp32
+
+
+def default_onnx_dir(model_name: str, cache_dir: Path | None = None) -> Path:
+    """`<cache>/<model-name>-onnx`, where cache is settings.model_cache_dir or ~/.cache/…/models."""
+    from rag.model_files import default_cache_dir
+
+    base = (cache_dir or default_cache_dir()).expanduser()
+    # "sentence-transformers/all-MiniLM-L6-v2" and a folder path both end in the model's name.
+    short = Path(model_name.rstrip("/")).name or "model"
+    return base / f"{short}-onnx"
+
+
+def onnx_files(model_dir: Path, out_dir: Path, recipe: Int8Recipe = INT8_RECIPE) -> OnnxFiles:
+    """The file names for this model's export, keyed by the source weights and the recipe."""
+    digest = _fingerprint(model_dir)
+    int8_digest = hashlib.sha256(f"{digest}:{recipe}".encode()).hexdigest()[:10]
+    return OnnxFiles(
+        fp32=out_dir / f"model-fp32-{digest[:10]}.onnx",
+        int8=out_dir / f"model-int8-{int8_digest}.onnx",
+    )
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """Identifies the source model cheaply: its config plus the weight files' sizes and times."""
+    h = hashlib.sha256(f"export-v{EXPORT_VERSION}:opset{OPSET}".encode())
+    config = model_dir / "config.json"
+    if not config.is_file():
+        raise ModelError(
+            f"{model_dir} has no config.json, so it is not a transformers model folder; "
+            "point DATELINE_EMBED_MODEL at a sentence-transformers model folder"
+        )
+    h.update(config.read_bytes())
+    for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
+        st = weights.stat()
+        h.update(f"{weights.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def export_onnx(
+    model_dir: Path, out_dir: Path, *, quantize: bool, recipe: Int8Recipe = INT8_RECIPE
+) -> Path:
+    """Write the model's ONNX graph (fp32, or int8 from the fp32 one) into out_dir; its path.
+
+    Always writes: use `ensure_onnx` to reuse an earlier export.
+    """
+    files = onnx_files(model_dir, out_dir, recipe)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _export_lock:
+        if not quantize:
+            _export_fp32(model_dir, files.fp32)
+            _remove_stale(files.fp32, "model-fp32-*.onnx")
+            return files.fp32
+        if not files.fp32.is_file():
+            _export_fp32(model_dir, files.fp32)
+        _quantize(files.fp32, files.int8, recipe)
+        _remove_stale(files.int8, "model-int8-*.onnx")
+        return files.int8
+
+
+def ensure_onnx(
+    model_dir: Path, out_dir: Path, *, quantize: bool, recipe: Int8Recipe = INT8_RECIPE
+) -> Path:
+    """The cached ONNX file for this model, exporting it first (a one-time step) if missing."""
+    path = onnx_files(model_dir, out_dir, recipe).for_(quantize)
+    if path.is_file():
+        return path
+    kind = "int8" if quantize else "fp32"
+    log.info("exporting %s to ONNX %s in %s (a one-time step)", model_dir, kind, out_dir)
+    start = time.perf_counter()
+    path = export_onnx(model_dir, out_dir, quantize=quantize, recipe=recipe)
+    log.info("ONNX %s export done in %.1f s: %s", kind, time.perf_counter() - start, path)
+    return path
+
+
+def _remove_stale(keep: Path, pattern: str) -> None:
+    # Exports for older weights or recipes are dead weight (90 MB each); a process still using
+    # one keeps it alive until it closes it (POSIX unlink semantics, and ORT reads it at load).
+    for old in keep.parent.glob(pattern):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+@contextmanager
+def _atomic_target(dest: Path) -> Iterator[Path]:
+    """A temp path beside dest, renamed onto dest when the block succeeds, removed otherwise."""
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _export_fp32(model_dir: Path, dest: Path) -> None:
+    try:
+        import onnx  # noqa: F401  (the TorchScript exporter needs it; fail early with a hint)
+        import torch
+        from transformers import AutoModel
+    except ImportError as exc:
+        raise ModelError(
+            f"exporting the embedding model to ONNX needs torch, transformers and onnx ({exc}); "
+            "install them with `pip install -e .`, or use DATELINE_EMBED_BACKEND=torch"
+        ) from exc
+
+    try:
+        # Eager attention traces to plain MatMul/Softmax, which ORT fuses and quantizes well.
+        model = AutoModel.from_pretrained(
+            str(model_dir), attn_implementation="eager", local_files_only=True
+        )
+    except Exception as exc:  # a broken model folder must say which one
+        raise ModelError(f"cannot load {model_dir} for ONNX export: {exc}") from exc
+    model.eval()
+    accepts = _forward_inputs(model)
+    inputs = [name for name in MODEL_INPUTS if name in accepts]
+
+    class LastHiddenState(torch.nn.Module):
+        """Positional inputs in a fixed order, one tensor out (what torch.onnx traces)."""
+
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args: Any) -> Any:
+            return self.inner(**dict(zip(inputs, args, strict=True))).last_hidden_state
+
+    # Batch 2 x length 8 with one padded row, so the traced mask path is the general one.
+    example = {
+        "input_ids": torch.tensor([[101, 7592, 2088, 2003, 2307, 1012, 2009, 102]] * 2),
+        "attention_mask": torch.tensor([[1] * 8, [1] * 5 + [0] * 3]),
+        "token_type_ids": torch.zeros(2, 8, dtype=torch.long),
+    }
+    axes = {name: {0: "batch", 1: "sequence"} for name in [*inputs, "last_hidden_state"]}
+    with _atomic_target(dest) as tmp, torch.no_grad(), _quiet_export_warnings():
+        torch.onnx.export(
+            LastHiddenState(model),
+            tuple(example[name] for name in inputs),
+            str(tmp),
+            input_names=inputs,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+
+def _forward_inputs(model: Any) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(model.forward).parameters)
+
+
+@contextmanager
+def _quiet_export_warnings() -> Iterator[None]:
+    # The legacy exporter warns about itself and about traced Python ints that are constant
+    # for this model (the mask's padding length is always 0); neither is actionable here.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
+        try:
+            from torch.jit import TracerWarning
+
+            warnings.simplefilter("ignore", TracerWarning)
+        except ImportError:
+            pass
+        yield
+
+
+def _quantize(src: Path, dest: Path, recipe: Int8Recipe) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _atomic_target(dest) as tmp:
+        quantize_dynamic(
+            src,
+            tmp,
+            op_types_to_quantize=list(recipe.op_types),
+            per_channel=recipe.per_channel,
+            reduce_range=recipe.reduce_range,
+            weight_type=QuantType[recipe.weight_type],
+        )
+
+
+def _cpu_count() -> int:
+    # The cores this process may run on (a container or taskset may allow fewer than the host).
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class OnnxEmbedder:
+    """all-MiniLM-style sentence embeddings with ONNX Runtime on CPU: no torch at run time.
+
+    Mean pooling over the attention mask and L2 normalisation, as the sentence-transformers
+    model does. Inputs are sorted by length and batched so each batch pads to similar lengths.
+    """
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        name: str | None = None,
+        quantize: bool = False,
+        batch_size: int = 64,
+        onnx_dir: Path | None = None,
+        threads: int | None = None,
+        recipe: Int8Recipe = INT8_RECIPE,
+    ) -> None:
+        self.path = model_dir
+        self.name = name or model_dir.name
+        self.backend = "onnx-int8" if quantize else "onnx"
+        self.quantize = quantize
+        self.batch_size = max(1, batch_size)
+        self.onnx_dir = onnx_dir or default_onnx_dir(self.name)
+        self.threads = threads or _cpu_count()
+        self.recipe = recipe
+        self.dim = _read_dim(model_dir)
+        self.max_tokens = _read_max_tokens(model_dir)
+        _check_pooling(model_dir)
+        self._session: Any = None
+        self._input_names: list[str] = []
+        self._counter: Any = None
+        self._truncating: Any = None
+        self._lock = threading.Lock()
+
+    # --- tokenizers -------------------------------------------------------------------------
+
+    def _load_tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        path = self.path / "tokenizer.json"
+        if not path.is_file():
+            raise ModelError(
+                f"{path} is missing: the ONNX embedder needs the model's fast tokenizer file; "
+                "use a sentence-transformers folder that has tokenizer.json"
+            )
+        tok = Tokenizer.from_file(str(path))
+        tok.no_padding()  # each batch is padded to its own longest input below
+        tok.no_truncation()
+        return tok
+
+    def tokenizer(self) -> Any:
+        """The untruncated tokenizer (chunking counts full lengths with it)."""
+        if self._counter is None:
+            self._counter = self._load_tokenizer()
+        return self._counter
+
+    def _model_tokenizer(self) -> Any:
+        if self._truncating is None:
+            tok = self._load_tokenizer()
+            tok.enable_truncation(max_length=self.max_tokens)  # keeps [SEP] last, as the model
+            self._truncating = tok
+        return self._truncating
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        # Counts include [CLS] and [SEP], as the model sees them.
+        return [len(e.ids) for e in self.tokenizer().encode_batch(list(texts))]
+
+    # --- the session --------------------------------------------------------------------------
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+
+                path = ensure_onnx(
+                    self.path, self.onnx_dir, quantize=self.quantize, recipe=self.recipe
+                )
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                options.log_severity_level = 3  # errors only: ORT warns about unused initialisers
+                try:
+                    session = ort.InferenceSession(
+                        str(path), options, providers=["CPUExecutionProvider"]
+                    )
+                except Exception as exc:  # a truncated or foreign file in the cache
+                    raise ModelError(
+                        f"cannot load the ONNX embedding model {path}: {exc}; delete that file "
+                        "and it is exported again on the next run"
+                    ) from exc
+                self._input_names = [i.name for i in session.get_inputs()]
+                self._session = session
+            return self._session
+
+    # --- embedding ----------------------------------------------------------------------------
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, self.batch_size)
+
+    def _embed(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        session = self._load()
+        encodings = self._model_tokenizer().encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        # Longest first, so a memory problem shows on the first batch, not after minutes.
+        order = np.argsort(-lengths, kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._embed_batch(session, [encodings[i] for i in rows])
+        return out
+
+    def _embed_batch(self, session: Any, encodings: Sequence[Any]) -> np.ndarray:
+        import numpy as np
+
+        width = max(len(e.ids) for e in encodings)
+        arrays = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in MODEL_INPUTS}
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            arrays["input_ids"][row, :n] = e.ids  # [PAD] is id 0 in BERT vocabularies
+            arrays["attention_mask"][row, :n] = e.attention_mask
+            arrays["token_type_ids"][row, :n] = e.type_ids
+        feed = {name: arrays[name] for name in self._input_names}
+        hidden = session.run(None, feed)[0]
+        mask = arrays["attention_mask"][:, :, None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.asarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+    def encode(
+        self, sentences: Sequence[str], batch_size: int | None = None, **_: Any
+    ) -> np.ndarray:
+        """The part of SentenceTransformer.encode that rag.embed calls (always normalised)."""
+        return self._embed(sentences, max(1, batch_size or self.batch_size))
+
+
+def _read_dim(model_dir: Path) -> int:
+    pooling = model_dir / "1_Pooling" / "config.json"
+    if pooling.exists():
+        return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+    return int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
+
+
+def _read_max_tokens(model_dir: Path) -> int:
+    cfg = model_dir / "sentence_bert_config.json"
+    if cfg.exists():
+        return int(json.loads(cfg.read_text()).get("max_seq_length", 256))
+    return 256
+
+
+def _check_pooling(model_dir: Path) -> None:
+    """This embedder does mean pooling only; say so rather than return different vectors."""
+    cfg = model_dir / "1_Pooling" / "config.json"
+    if not cfg.exists():
+        return  # plain transformers folder: sentence-transformers defaults to mean pooling too
+    modes = {
+        k for k, v in json.loads(cfg.read_text()).items() if k.startswith("pooling_mode_") and v
+    }
+    if modes != {"pooling_mode_mean_tokens"}:
+        raise ModelError(
+            f"{cfg} asks for {', '.join(sorted(modes)) or 'no pooling'}; the ONNX embedder does "
+            "mean pooling only: use DATELINE_EMBED_BACKEND=torch for this model"
+        )

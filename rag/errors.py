@@ -1,0 +1,33 @@
+"""The project's exceptions; the CLI and the UI turn them into messages for people."""
+
+
+class DatelineError(Exception):
+    """Base class: every error Dateline raises on purpose."""
+
+
+class InputError(DatelineError):
+    """An input file or record cannot be read as news (the message names it and says why)."""
+
+    def __init__(self, origin: str, reason: str) -> None:
+        super().__init__(f"{origin}: {reason}")
+        self.origin = origin
+        self.reason = reason
+
+
+class ConfigError(DatelineError):
+    """A setting is missing or invalid (the message names the variable)."""
+
+
+class StoreError(DatelineError):
+    """The vector store cannot be opened or written."""
+
+
+class ModelError(DatelineError):
+    """A model (embedder or LLM) cannot be loaded or run."""
+
+
+class UnknownBackendError(ConfigError):
+    """A backend name that is not registered; the message lists the valid ones."""
+
+    def __init__(self, kind: str, name: str, valid: list[str]) -> None:
+        super().__init__(f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(valid))}")

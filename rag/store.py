@@ -1,0 +1,296 @@
+"""News on top of vectorstore/: articles and their chunks written all-or-nothing, read back typed."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rag.config import Settings
+from rag.errors import StoreError
+from rag.types import Article, Chunk, Sentence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vectorstore.base import Collection, Record, Where
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """An article's metadata without its text (for listings and stats)."""
+
+    id: str
+    title: str
+    source: str
+    published_at: datetime | None
+    url: str | None
+    origin: str
+    n_sentences: int
+    n_chunks: int
+    content_hash: str
+    duplicate_of: tuple[str, ...]
+
+
+def epoch(dt: datetime | None) -> int | None:
+    return int(dt.timestamp()) if dt is not None else None
+
+
+def from_epoch(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _iso_or_none(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class NewsStore:
+    """Two collections: `<prefix>_chunks` (one vector per chunk) and `<prefix>_articles`
+    (cleaned text + sentence offsets; the record's presence with a matching content hash is
+    what makes an article's chunks valid: it is written last, as the commit)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from vectorstore.chroma import ChromaError, ChromaStore
+
+        self.settings = settings
+        try:
+            self._store = ChromaStore(path=settings.data_dir / "chroma", url=settings.chroma_url)
+            self.chunks: Collection = self._store.collection(f"{settings.collection}_chunks")
+            self.articles: Collection = self._store.collection(f"{settings.collection}_articles")
+        except ChromaError as exc:
+            raise StoreError(str(exc)) from exc
+        self.location = self._store.location
+        self.generation = 0  # bumped on every write, so in-process indexes know to rebuild
+
+    # ----- writing -----------------------------------------------------------------------
+
+    def repair(self) -> int:
+        """Delete chunks no committed article version owns (left by a killed ingest)."""
+        valid = {r.id: r.metadata.get("content_hash") for r in self.articles.get()}
+        orphans = [
+            r.id
+            for r in self.chunks.get()
+            if valid.get(r.metadata.get("article_id")) != r.metadata.get("content_hash")
+        ]
+        self.chunks.delete(ids=orphans)
+        if orphans:
+            self.generation += 1
+        return len(orphans)
+
+    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        return {r.id: str(r.metadata.get("content_hash")) for r in self.articles.get(ids=ids)}
+
+    def write(self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]]) -> None:
+        """Store new or changed articles with their chunks and chunk vectors.
+
+        Order matters for crash safety: (1) the new chunks, (2) the article records — the
+        commit, (3) the previous versions' chunks are deleted. A crash before (2) leaves
+        orphan chunks that `repair()` removes; after (2) the stale ones, likewise.
+        """
+        import numpy as np
+
+        if not items:
+            return
+        c_ids, c_vecs, c_docs, c_meta = [], [], [], []
+        a_ids, a_vecs, a_docs, a_meta = [], [], [], []
+        for article, chunks, vectors in items:
+            for chunk, vec in zip(chunks, vectors, strict=True):
+                c_ids.append(chunk.id)
+                c_vecs.append(vec)
+                c_docs.append(chunk.text)
+                c_meta.append(self._chunk_meta(chunk))
+            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+            a_ids.append(article.id)
+            a_vecs.append(mean / (np.linalg.norm(mean) or 1.0))
+            a_docs.append(article.text)
+            a_meta.append(self._article_meta(article, len(chunks)))
+        # Re-running after a crash may find some of these chunk ids already there.
+        self.chunks.upsert(c_ids, c_vecs, c_docs, c_meta)
+        self.articles.upsert(a_ids, a_vecs, a_docs, a_meta)
+        for article, _chunks, _vectors in items:
+            self.chunks.delete(
+                where={
+                    "$and": [
+                        {"article_id": article.id},
+                        {"content_hash": {"$ne": article.content_hash}},
+                    ]
+                }
+            )
+        self._link_duplicates([a for a, _c, _v in items])
+        self.generation += 1
+
+    def _chunk_meta(self, chunk: Chunk) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "article_id": chunk.article_id,
+            "content_hash": chunk.content_hash,
+            "s_start": chunk.sentence_start,
+            "s_end": chunk.sentence_end,
+            "title": chunk.title,
+            "source": chunk.source,
+        }
+        if chunk.published_at is not None:
+            meta["published_at"] = epoch(chunk.published_at)
+        return meta
+
+    def _article_meta(self, a: Article, n_chunks: int) -> dict[str, Any]:
+        # Every key is always written: Chroma's upsert merges metadata, so a key left out
+        # would keep its old value.
+        return {
+            "title": a.title,
+            "source": a.source,
+            "published_at": epoch(a.published_at) if a.published_at else -1,
+            "published_iso": a.published_at.isoformat() if a.published_at else "",
+            "url": a.url or "",
+            "author": a.author or "",
+            "dateline": a.dateline or "",
+            "category": a.category or "",
+            "origin": a.origin,
+            "content_hash": a.content_hash,
+            "text_hash": _text_hash(a.text),
+            "sentences": json.dumps([[s.start, s.end] for s in a.sentences]),
+            "n_sentences": len(a.sentences),
+            "n_chunks": n_chunks,
+            "duplicate_of": json.dumps(list(a.duplicate_of)),
+            "ingested_at": int(time.time()),
+        }
+
+    def _link_duplicates(self, articles: Sequence[Article]) -> None:
+        """Mark articles with the same cleaned text (two outlets running one wire story) as
+        duplicates of each other; both stay, since each outlet is a source."""
+        for article in articles:
+            same = self.articles.get(where={"text_hash": _text_hash(article.text)})
+            group = sorted(r.id for r in same)
+            ids, metas = [], []
+            for r in same:
+                others = [i for i in group if i != r.id]
+                if json.loads(str(r.metadata.get("duplicate_of") or "[]")) != others:
+                    ids.append(r.id)
+                    metas.append({"duplicate_of": json.dumps(others)})
+            if ids:
+                self.articles.update_metadata(ids, metas)
+
+    def delete_article(self, article_id: str) -> bool:
+        """Remove an article and its chunks; False when there is no such article."""
+        found = self.articles.get(ids=[article_id])
+        if not found:
+            return False
+        # Article record first: its chunks become orphans even if we die before deleting them.
+        self.articles.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+        for other_id in json.loads(str(found[0].metadata.get("duplicate_of") or "[]")):
+            others = self.articles.get(ids=[other_id])
+            if others:
+                dups = json.loads(str(others[0].metadata.get("duplicate_of") or "[]"))
+                dups = [d for d in dups if d != article_id]
+                self.articles.update_metadata([other_id], [{"duplicate_of": json.dumps(dups)}])
+        self.generation += 1
+        return True
+
+    # ----- reading -----------------------------------------------------------------------
+
+    def get_article(self, article_id: str) -> Article | None:
+        found = self.articles.get(ids=[article_id], documents=True)
+        return _to_article(found[0]) if found else None
+
+    def list_articles(self) -> list[ArticleInfo]:
+        return sorted(
+            (_to_info(r) for r in self.articles.get()),
+            key=lambda a: (a.published_at or datetime.min.replace(tzinfo=UTC)),
+            reverse=True,
+        )
+
+    def all_chunks(self) -> list[Chunk]:
+        return [_to_chunk(r) for r in self.chunks.get(documents=True)]
+
+    def vector_search(
+        self, vector: Sequence[float], k: int, where: Where | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Chunks nearest the vector, with cosine similarity."""
+        return [
+            (_to_chunk(r), 1.0 - float(r.distance or 0.0))
+            for r in self.chunks.query(vector, k, where)
+        ]
+
+    def sources(self) -> list[str]:
+        return sorted({str(r.metadata.get("source")) for r in self.articles.get()})
+
+    def stats(self) -> dict[str, Any]:
+        infos = self.list_articles()
+        dates = [a.published_at for a in infos if a.published_at]
+        outlets: dict[str, int] = {}
+        for a in infos:
+            outlets[a.source] = outlets.get(a.source, 0) + 1
+        return {
+            "articles": len(infos),
+            "sentences": sum(a.n_sentences for a in infos),
+            "chunks": self.chunks.count(),
+            "outlets": dict(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "date_range": [min(dates).isoformat(), max(dates).isoformat()] if dates else None,
+            "duplicates": sum(1 for a in infos if a.duplicate_of),
+            "location": self.location,
+        }
+
+
+def _text_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _to_chunk(r: Record) -> Chunk:
+    m = r.metadata
+    return Chunk(
+        id=r.id,
+        article_id=str(m["article_id"]),
+        sentence_start=int(m["s_start"]),
+        sentence_end=int(m["s_end"]),
+        text=r.document or "",
+        title=str(m.get("title", "")),
+        source=str(m.get("source", "")),
+        published_at=from_epoch(m.get("published_at")),
+        content_hash=str(m.get("content_hash", "")),
+    )
+
+
+def _to_info(r: Record) -> ArticleInfo:
+    m = r.metadata
+    return ArticleInfo(
+        id=r.id,
+        title=str(m.get("title", "")),
+        source=str(m.get("source", "")),
+        published_at=_iso_or_none(m.get("published_iso")),
+        url=str(m.get("url") or "") or None,
+        origin=str(m.get("origin", "")),
+        n_sentences=int(m.get("n_sentences", 0)),
+        n_chunks=int(m.get("n_chunks", 0)),
+        content_hash=str(m.get("content_hash", "")),
+        duplicate_of=tuple(json.loads(str(m.get("duplicate_of") or "[]"))),
+    )
+
+
+def _to_article(r: Record) -> Article:
+    m = r.metadata
+    text = r.document or ""
+    offsets = json.loads(str(m.get("sentences") or "[]"))
+    sentences = tuple(Sentence(i, s, e, text[s:e]) for i, (s, e) in enumerate(offsets))
+    info = _to_info(r)
+    return Article(
+        id=r.id,
+        text=text,
+        sentences=sentences,
+        title=info.title,
+        source=info.source,
+        published_at=info.published_at,
+        url=info.url,
+        origin=info.origin,
+        content_hash=info.content_hash,
+        author=str(m.get("author") or "") or None,
+        dateline=str(m.get("dateline") or "") or None,
+        category=str(m.get("category") or "") or None,
+        duplicate_of=info.duplicate_of,
+    )

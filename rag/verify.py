@@ -1,0 +1,133 @@
+"""Verification: does each answer sentence say only what the sentences it cites say?"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.answer import SourceSentence, content_words, markers_in, strip_markers
+from rag.types import SentenceCheck
+
+Similarity = Callable[[str, Sequence[str]], list[float]]
+Judge = Callable[[str, str], bool]  # (claim, evidence) → supported?
+
+# Cosine between a claim and its evidence below which MiniLM rarely sees a paraphrase.
+MIN_SIMILARITY = 0.55
+# Share of a claim's content words found in its evidence that counts as a close restatement.
+MIN_WORD_RECALL = 0.6
+
+_NUM = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?")
+_YEAR_OR_MONTH = re.compile(
+    r"\b(?:19|20)\d{2}\b|\b(?:January|February|March|April|May|June|July|August|September|"
+    r"October|November|December)\b"
+)
+_NEG = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|n't)\b|n't\b", re.I)
+_CAP = re.compile(r"\b[A-Z][a-zA-Z]{2,}\b")
+_DIRECT = re.compile(r"^(?:yes|no)\b[.!]?$", re.I)
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A checked answer: its text (unsupported sentences marked or dropped) and the verdicts."""
+
+    text: str
+    checks: tuple[SentenceCheck, ...]
+    cited: dict[int, bool]  # marker number → verified
+    supported: bool  # at least one claim is supported
+
+
+def numbers(text: str) -> set[str]:
+    out = {m.group(0).rstrip("%").replace(",", "") for m in _NUM.finditer(text)}
+    out |= {v for k, v in _NUMBER_WORDS.items() if re.search(rf"\b{k}\b", text, re.I)}
+    return {n for n in out if n}
+
+
+def check_claim(
+    claim: str, evidence: Sequence[str], context: str, similarity: Similarity
+) -> tuple[bool, float, str]:
+    """(supported, score, reason) for one claim against its cited sentences; `context` (titles,
+    outlets, dates of the cited articles) may supply names and dates but never numbers."""
+    if not evidence:
+        return False, 0.0, "cites no source sentence"
+    joined = " ".join(evidence)
+    missing = numbers(claim) - numbers(joined) - numbers(context)
+    if missing:
+        return False, 0.0, f"number {sorted(missing)[0]} is not in the cited sentence(s)"
+    for token in _YEAR_OR_MONTH.findall(claim):
+        if token not in joined and token not in context:
+            return False, 0.0, f"date {token!r} is not in the cited sentence(s)"
+    if bool(_NEG.search(claim)) != bool(_NEG.search(joined)):
+        return False, 0.0, "negation differs from the cited sentence(s)"
+    # Capitalised words are names, except the claim's first word.
+    names = {m.group(0) for m in _CAP.finditer(claim) if m.start() > 0}
+    lower = (joined + " " + context).lower()
+    unknown = [n for n in names if n.lower() not in lower]
+    if unknown and len(unknown) / max(1, len(names)) > 0.34:
+        return False, 0.0, f"{unknown[0]!r} is not in the cited sentence(s)"
+    sims = similarity(claim, [*evidence, joined] if len(evidence) > 1 else list(evidence))
+    best = max(sims) if sims else 0.0
+    words = content_words(claim)
+    recall = len(words & content_words(joined + " " + context)) / max(1, len(words))
+    if best >= MIN_SIMILARITY or recall >= MIN_WORD_RECALL:
+        return True, max(best, recall), ""
+    return False, max(best, recall), "the cited sentence(s) do not say this"
+
+
+def verify(
+    answer_sentences: Sequence[str],
+    sources: dict[int, SourceSentence],
+    similarity: Similarity,
+    *,
+    judge: Judge | None = None,
+    mode: str = "flag",
+) -> Verified:
+    """Check every answer sentence; in `drop` mode unsupported sentences are removed.
+
+    A bare "Yes." / "No." opener carries no citation of its own: it stands when a later
+    sentence is supported.
+    """
+    checks: list[SentenceCheck] = []
+    cited: dict[int, bool] = {}
+    kept: list[str] = []
+    for raw in answer_sentences:
+        claim = strip_markers(raw)
+        nums = [n for n in markers_in(raw) if n in sources]
+        if not claim:
+            continue
+        if _DIRECT.match(claim) and not nums:
+            checks.append(SentenceCheck(raw, (), True, 1.0, "direct answer"))
+            kept.append(raw)
+            continue
+        evidence = [sources[n].sentence.text for n in nums]
+        context = " ".join(
+            f"{sources[n].article.title} {sources[n].article.source} "
+            f"{sources[n].article.published_at:%B %Y}" if sources[n].article.published_at
+            else f"{sources[n].article.title} {sources[n].article.source}"
+            for n in nums
+        )
+        ok, score, reason = check_claim(claim, evidence, context, similarity)
+        if ok and judge is not None and not judge(claim, " ".join(evidence)):
+            ok, reason = False, "the judge model found no support"
+        for n in nums:
+            # A citation is verified when its sentence is supported and it adds to the
+            # support (a citation to an unrelated sentence stays unverified).
+            alone = ok and (len(nums) == 1 or check_claim(claim, [sources[n].sentence.text], context, similarity)[0]
+                            or bool(content_words(claim) & content_words(sources[n].sentence.text)))
+            cited[n] = cited.get(n, False) or alone
+        checks.append(SentenceCheck(raw, tuple(nums), ok, score, reason))
+        if ok or mode == "flag":
+            kept.append(raw)
+    supported = any(c.supported and c.citations for c in checks)
+    # A direct "Yes."/"No." with nothing supported after it stands on nothing.
+    if not supported:
+        checks = [
+            SentenceCheck(c.text, c.citations, False, c.score, c.reason or "nothing after it is supported")
+            if c.reason == "direct answer" else c
+            for c in checks
+        ]
+    return Verified(" ".join(kept), tuple(checks), cited, supported)

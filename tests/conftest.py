@@ -1,0 +1,31 @@
+"""Shared fixtures: settings on a temp store, the real MiniLM embedder, sample paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings, apply_offline_env
+
+apply_offline_env()
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLES = ROOT / "samples"
+SEED = DATA / "load_seed_menafn.txt"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A fresh embedded Chroma store in a temp dir; the extractive answerer."""
+    return Settings(data_dir=tmp_path / "data", llm="extractive", model_cache_dir=tmp_path / "m")
+
+
+@pytest.fixture(autouse=True)
+def _no_network_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A user's DATELINE_* variables must not leak into tests.
+    for key in list(os.environ):
+        if key.startswith("DATELINE_"):
+            monkeypatch.delenv(key)

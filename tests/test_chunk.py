@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rag.chunk import chunk_header, make_chunks
+from rag.config import Settings
+from rag.embed import get_embedder
+from rag.types import Article, Sentence
+
+
+def _article(sentences: list[str]) -> Article:
+    text, spans, pos = "", [], 0
+    for i, s in enumerate(sentences):
+        if i:
+            text += " "
+            pos += 1
+        spans.append(Sentence(i, pos, pos + len(s), s))
+        text += s
+        pos += len(s)
+    return Article(
+        id="a1",
+        text=text,
+        sentences=tuple(spans),
+        title="Title",
+        source="Outlet",
+        published_at=datetime(2024, 1, 3, tzinfo=UTC),
+        url=None,
+        origin="x",
+        content_hash="abcdef0123456789",
+    )
+
+
+def _words(n: int, tag: str) -> str:
+    return " ".join(f"{tag}{i}" for i in range(n)) + "."
+
+
+def test_chunks_fit_budget_and_overlap_by_one_sentence() -> None:
+    count = get_embedder(Settings()).count_tokens
+    article = _article([_words(10, f"s{k}w") for k in range(12)])
+    chunks = make_chunks(article, count, max_tokens=120, overlap=1)
+    assert len(chunks) > 2
+    for c in chunks:
+        assert c.text == article.text[
+            article.sentences[c.sentence_start].start : article.sentences[c.sentence_end - 1].end
+        ]
+        assert count([c.text])[0] - 2 <= 120
+    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+        assert nxt.sentence_start == prev.sentence_end - 1
+    assert chunks[0].sentence_start == 0 and chunks[-1].sentence_end == len(article.sentences)
+    assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_overlong_sentence_is_its_own_chunk_and_progress_is_made() -> None:
+    count = get_embedder(Settings()).count_tokens
+    article = _article(["Short one.", _words(400, "long"), "Short two."])
+    chunks = make_chunks(article, count, max_tokens=100, overlap=1)
+    assert [(c.sentence_start, c.sentence_end) for c in chunks] == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_header_names_title_outlet_and_date() -> None:
+    assert chunk_header(_article(["One."])) == "Title (Outlet, January 3, 2024)"

@@ -1,0 +1,217 @@
+"""Ingest end to end on a real Chroma in a temp dir with the real MiniLM model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from rag.config import Settings
+from rag.pipeline import Pipeline
+from rag.store import NewsStore
+from tests.conftest import ROOT, SEED
+
+BODY = (
+    "The city council approved the new budget on Tuesday. "
+    "It allocates $4.2 million to road repairs. "
+    "Mayor Ana Ruiz said the vote was a relief. "
+    "Opposition members walked out before the vote."
+)
+
+
+def _records(tmp: Path, name: str, records: list[dict[str, str]]) -> Path:
+    path = tmp / name
+    path.write_text(json.dumps(records), encoding="utf-8")
+    return path
+
+
+def _record(**kw: str) -> dict[str, str]:
+    base = {
+        "title": "Council approves budget",
+        "author": "Staff",
+        "source": "City Herald",
+        "published_at": "2023-10-10T09:00:00+00:00",
+        "category": "politics",
+        "url": "https://example.com/budget",
+        "body": BODY,
+    }
+    base.update(kw)
+    return base
+
+
+def _consistent(store: NewsStore) -> int:
+    """Every chunk belongs to the committed version of its article; returns the chunk count."""
+    hashes = {a.id: a.content_hash for a in store.list_articles()}
+    chunks = store.all_chunks()
+    for c in chunks:
+        assert hashes.get(c.article_id) == c.content_hash, c.id
+    return len(chunks)
+
+
+def test_seed_article_is_stored_with_exact_sentence_offsets(settings: Settings) -> None:
+    pipe = Pipeline(settings)
+    report = pipe.ingest([SEED])
+    assert report.ok, report.failed
+    assert len(report.added) == 1
+    article = pipe.article(report.added[0])
+    assert article is not None
+    assert article.source == "Trend News Agency"
+    assert article.published_at is not None and article.published_at.date().isoformat() == "2024-01-03"
+    for s in article.sentences:
+        assert article.text[s.start : s.end] == s.text
+        assert "Disclaimer" not in s.text and "MENAFN" not in s.text and "WhatsApp" not in s.text
+    assert any("225 deaths" in s.text for s in article.sentences)
+    # Chunk text is exactly the article text over the chunk's sentence range.
+    for c in pipe.store.all_chunks():
+        a, b = article.sentences[c.sentence_start].start, article.sentences[c.sentence_end - 1].end
+        assert c.text == article.text[a:b]
+    stats = pipe.stats()
+    assert stats["articles"] == 1 and stats["chunks"] >= 1
+    assert stats["sentences"] == len(article.sentences)
+
+
+def test_reingest_stores_nothing_new(settings: Settings, tmp_path: Path) -> None:
+    pipe = Pipeline(settings)
+    src = _records(tmp_path, "a.json", [_record(), _record(url="https://example.com/b", body=BODY + " More.")])
+    first = pipe.ingest([src, SEED])
+    assert len(first.added) == 3
+    n_chunks = _consistent(pipe.store)
+    again = pipe.ingest([src, SEED])
+    assert (len(again.added), len(again.updated), len(again.unchanged)) == (0, 0, 3)
+    assert again.chunks_written == 0
+    assert _consistent(pipe.store) == n_chunks
+
+
+def test_changed_article_replaces_its_chunks(settings: Settings, tmp_path: Path) -> None:
+    pipe = Pipeline(settings)
+    pipe.ingest([_records(tmp_path, "a.json", [_record()])])
+    old = pipe.articles()[0]
+    changed = _record(body=BODY + " The budget takes effect in January.")
+    report = pipe.ingest([_records(tmp_path, "a.json", [changed])])
+    assert report.updated == [old.id] and not report.added
+    new = pipe.articles()
+    assert len(new) == 1 and new[0].content_hash != old.content_hash
+    _consistent(pipe.store)
+    assert any("January" in c.text for c in pipe.store.all_chunks())
+
+
+def test_delete_removes_article_and_chunks(settings: Settings, tmp_path: Path) -> None:
+    pipe = Pipeline(settings)
+    report = pipe.ingest([_records(tmp_path, "a.json", [_record()]), SEED])
+    victim = report.added[0]
+    assert pipe.delete(victim)
+    assert not pipe.delete(victim)
+    assert victim not in {a.id for a in pipe.articles()}
+    assert all(c.article_id != victim for c in pipe.store.all_chunks())
+    _consistent(pipe.store)
+
+
+def test_exact_duplicates_from_two_outlets_are_both_kept_and_linked(
+    settings: Settings, tmp_path: Path
+) -> None:
+    pipe = Pipeline(settings)
+    src = _records(
+        tmp_path,
+        "dups.json",
+        [_record(), _record(source="Wire Daily", url="https://wire.example/budget")],
+    )
+    report = pipe.ingest([src])
+    assert len(report.added) == 2
+    infos = {a.id: a for a in pipe.articles()}
+    a, b = report.added
+    assert infos[a].duplicate_of == (b,) and infos[b].duplicate_of == (a,)
+    assert {infos[a].source, infos[b].source} == {"City Herald", "Wire Daily"}
+    pipe.delete(a)
+    assert pipe.articles()[0].duplicate_of == ()
+
+
+def test_bad_inputs_are_reported_and_good_ones_stored(settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps([_record()]), encoding="utf-8")
+    (folder / "broken.json").write_text('[{"title": "x", "body": ', encoding="utf-8")
+    (folder / "nobody.json").write_text(json.dumps([_record(), {"title": "t"}]), encoding="utf-8")
+    (folder / "empty.txt").write_text("   \n", encoding="utf-8")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02\xff" * 100)
+    (folder / "baddate.json").write_text(
+        json.dumps([_record(url="https://example.com/x", published_at="the day after never")]),
+        encoding="utf-8",
+    )
+    pipe = Pipeline(settings)
+    report = pipe.ingest([folder])
+    failed = {Path(e.origin.split("#")[0]).name: e.reason for e in report.failed}
+    assert set(failed) == {"broken.json", "nobody.json", "empty.txt", "binary.txt", "baddate.json"}
+    assert any(e.origin.endswith("nobody.json#1") for e in report.failed)
+    assert len(report.added) == 1  # good.json and nobody.json#0 are one article (same url)
+    _consistent(pipe.store)
+
+
+def test_cli_ingest_stats_list_delete(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag.cli import app
+
+    monkeypatch.setenv("DATELINE_DATA_DIR", str(tmp_path / "store"))
+    (tmp_path / "bad.json").write_text("{nope", encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["ingest", str(SEED), str(tmp_path / "bad.json")])
+    assert res.exit_code == 1
+    assert "bad.json" in res.output and "added 1" in res.output
+    res = runner.invoke(app, ["stats", "--json"])
+    assert res.exit_code == 0, res.output
+    stats = json.loads(res.output)
+    assert stats["articles"] == 1 and "Trend News Agency" in stats["outlets"]
+    res = runner.invoke(app, ["list", "--json"])
+    article_id = json.loads(res.output)[0]["id"]
+    assert runner.invoke(app, ["delete", article_id]).exit_code == 0
+    assert runner.invoke(app, ["delete", article_id]).exit_code == 1
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from vectorstore import chroma
+    real = chroma.ChromaCollection.upsert
+    def upsert(self, *a, **k):
+        if {crash!r} and self.name.endswith("_articles"):
+            os._exit(9)  # killed after the chunks were written, before the commit
+        return real(self, *a, **k)
+    chroma.ChromaCollection.upsert = upsert
+    from rag.config import Settings
+    from rag.pipeline import Pipeline
+    Pipeline(Settings(data_dir=Path({data!r}))).ingest([{src!r}])
+    """
+)
+
+
+def _child_ingest(settings: Settings, src: Path, *, crash: bool) -> int:
+    # Another process, as a real crash would be (and Chroma allows one client per folder).
+    code = CHILD.format(root=str(ROOT), data=str(settings.data_dir), src=str(src), crash=crash)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 9), proc.stderr
+    return proc.returncode
+
+
+def test_kill_mid_ingest_then_rerun_leaves_no_partial_article(
+    settings: Settings, tmp_path: Path
+) -> None:
+    src = _records(tmp_path, "a.json", [_record()])
+    assert _child_ingest(settings, src, crash=False) == 0
+    src.write_text(json.dumps([_record(body=BODY + " A new paragraph arrived.")]), encoding="utf-8")
+    assert _child_ingest(settings, src, crash=True) == 9
+    # The old version is still whole; the new version's chunks are orphans until repair.
+    store = NewsStore(settings)
+    (old,) = store.list_articles()
+    assert "new paragraph" not in (store.get_article(old.id) or old).text  # type: ignore[union-attr]
+    assert store.chunks.count() > old.n_chunks
+    assert store.repair() > 0
+    assert _consistent(store) == old.n_chunks
+    report = Pipeline(settings).ingest([src])
+    assert len(report.updated) == 1
+    (new,) = store.list_articles()
+    assert new.content_hash != old.content_hash
+    assert _consistent(store) == new.n_chunks

@@ -1,0 +1,1 @@
+"""Storage that knows nothing about news: vector collections (Chroma) and a lexical index."""

@@ -1,0 +1,61 @@
+"""The store protocol: named collections of records (id, vector, document, metadata)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Metadata = Mapping[str, str | int | float | bool]
+Where = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One stored item as it comes back from a collection."""
+
+    id: str
+    document: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    distance: float | None = None  # only for query results (cosine distance)
+
+
+class Collection(Protocol):
+    """A named set of records with vectors; `where` follows Chroma's filter syntax."""
+
+    name: str
+
+    def add(
+        self,
+        ids: Sequence[str],
+        vectors: Sequence[Sequence[float]],
+        documents: Sequence[str],
+        metadatas: Sequence[Metadata],
+    ) -> None: ...
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: Sequence[Sequence[float]],
+        documents: Sequence[str],
+        metadatas: Sequence[Metadata],
+    ) -> None: ...
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None: ...
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        where: Where | None = None,
+        *,
+        documents: bool = False,
+    ) -> list[Record]: ...
+    def delete(self, ids: Sequence[str] | None = None, where: Where | None = None) -> None: ...
+    def query(self, vector: Sequence[float], k: int, where: Where | None = None) -> list[Record]: ...
+    def count(self) -> int: ...
+
+
+class Store(Protocol):
+    """Opens collections by name; one location (a folder or a server URL)."""
+
+    location: str
+
+    def collection(self, name: str) -> Collection: ...
+    def drop(self, name: str) -> None: ...

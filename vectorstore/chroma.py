@@ -1,0 +1,196 @@
+"""Chroma behind the store protocol: embedded PersistentClient or a Chroma server over HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from vectorstore.base import Metadata, Record, Where
+
+# Chroma rejects add() batches above ~5,400 records; stay under it.
+MAX_BATCH = 5000
+
+# One PersistentClient per path per process (Chroma's rule): share them.
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+class ChromaError(RuntimeError):
+    """Chroma could not be opened or answered with an error."""
+
+
+def _batches(n: int, size: int = MAX_BATCH) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def _chroma_settings() -> Any:
+    import chromadb
+
+    # Never phone home.
+    return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def open_client(path: Path | None = None, url: str | None = None) -> Any:
+    """A Chroma client for a folder (embedded) or a server URL like http://127.0.0.1:8000."""
+    import chromadb
+
+    key = url or str(Path(path or "data/chroma").resolve())
+    with _CLIENTS_LOCK:
+        if key in _CLIENTS:
+            return _CLIENTS[key]
+        try:
+            if url:
+                parsed = urlparse(url)
+                if not parsed.hostname:
+                    raise ChromaError(f"DATELINE_CHROMA_URL={url!r} is not a URL like http://host:port")
+                client = chromadb.HttpClient(
+                    host=parsed.hostname,
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=_chroma_settings(),
+                )
+                client.heartbeat()
+            else:
+                assert path is not None or True
+                Path(key).mkdir(parents=True, exist_ok=True)
+                client = chromadb.PersistentClient(path=key, settings=_chroma_settings())
+        except ChromaError:
+            raise
+        except Exception as exc:
+            where = f"the Chroma server at {url} (is it running?)" if url else f"the store in {key}"
+            raise ChromaError(f"cannot open {where}: {exc}") from exc
+        _CLIENTS[key] = client
+        return client
+
+
+class ChromaCollection:
+    """One Chroma collection with cosine distance and no embedding function of its own."""
+
+    def __init__(self, raw: Any) -> None:
+        self._c = raw
+        self.name: str = raw.name
+
+    def add(
+        self,
+        ids: Sequence[str],
+        vectors: Sequence[Sequence[float]],
+        documents: Sequence[str],
+        metadatas: Sequence[Metadata],
+    ) -> None:
+        for s in _batches(len(ids)):
+            self._c.add(
+                ids=list(ids[s]),
+                embeddings=[list(map(float, v)) for v in vectors[s]],
+                documents=list(documents[s]),
+                metadatas=[dict(m) for m in metadatas[s]],
+            )
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: Sequence[Sequence[float]],
+        documents: Sequence[str],
+        metadatas: Sequence[Metadata],
+    ) -> None:
+        for s in _batches(len(ids)):
+            self._c.upsert(
+                ids=list(ids[s]),
+                embeddings=[list(map(float, v)) for v in vectors[s]],
+                documents=list(documents[s]),
+                metadatas=[dict(m) for m in metadatas[s]],
+            )
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Metadata]) -> None:
+        for s in _batches(len(ids)):
+            self._c.update(ids=list(ids[s]), metadatas=[dict(m) for m in metadatas[s]])
+
+    def get(
+        self,
+        ids: Sequence[str] | None = None,
+        where: Where | None = None,
+        *,
+        documents: bool = False,
+    ) -> list[Record]:
+        include = ["metadatas", "documents"] if documents else ["metadatas"]
+        if ids is not None and not ids:
+            return []
+        out: list[Record] = []
+        # Page through large collections: one giant get() is slow and memory-hungry on a server.
+        page, offset = 5000, 0
+        while True:
+            kwargs: dict[str, Any] = {"include": include}
+            if ids is not None:
+                kwargs["ids"] = list(ids)
+            else:
+                kwargs.update(limit=page, offset=offset)
+            if where:
+                kwargs["where"] = where
+            res = self._c.get(**kwargs)
+            docs = res.get("documents") or [None] * len(res["ids"])
+            metas = res.get("metadatas") or [{}] * len(res["ids"])
+            out.extend(
+                Record(id=i, document=d, metadata=dict(m or {}))
+                for i, d, m in zip(res["ids"], docs, metas, strict=True)
+            )
+            if ids is not None or len(res["ids"]) < page:
+                return out
+            offset += page
+
+    def delete(self, ids: Sequence[str] | None = None, where: Where | None = None) -> None:
+        if ids is not None:
+            for s in _batches(len(ids)):
+                if ids[s]:
+                    self._c.delete(ids=list(ids[s]))
+        elif where:
+            self._c.delete(where=where)
+
+    def query(self, vector: Sequence[float], k: int, where: Where | None = None) -> list[Record]:
+        n = self.count()
+        if n == 0 or k <= 0:
+            return []
+        kwargs: dict[str, Any] = {
+            "query_embeddings": [list(map(float, vector))],
+            "n_results": min(k, n),
+            "include": ["metadatas", "documents", "distances"],
+        }
+        if where:
+            kwargs["where"] = where
+        res = self._c.query(**kwargs)
+        return [
+            Record(id=i, document=d, metadata=dict(m or {}), distance=float(dist))
+            for i, d, m, dist in zip(
+                res["ids"][0],
+                res["documents"][0],
+                res["metadatas"][0],
+                res["distances"][0],
+                strict=True,
+            )
+        ]
+
+    def count(self) -> int:
+        return int(self._c.count())
+
+
+class ChromaStore:
+    """Collections in one Chroma location (folder or server)."""
+
+    def __init__(self, path: Path | None = None, url: str | None = None) -> None:
+        self.location = url or str(Path(path or "data/chroma").resolve())
+        self._client = open_client(path, url)
+
+    def collection(self, name: str) -> ChromaCollection:
+        # embedding_function=None: Chroma's default one downloads a model on first add.
+        raw = self._client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        return ChromaCollection(raw)
+
+    def drop(self, name: str) -> None:
+        try:
+            self._client.delete_collection(name)
+        except Exception:  # a missing collection is already dropped
+            return

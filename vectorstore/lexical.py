@@ -1,0 +1,63 @@
+"""BM25 over a set of texts (bm25s), rebuilt from the store's documents when they change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+_TOKEN = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
+
+# A short English stop list: bm25s's own list would also do, but we keep numbers and
+# single letters, which matter in news ("225 deaths", "Q3").
+STOPWORDS = frozenset(
+    """a an and are as at be but by for from has have he her his i in is it its of on or
+    our she that the their them they this to was were which who will with you your what
+    when where why how did does do""".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercased word tokens without stop words; '4,500' and 'U.S.' stay whole."""
+    out = []
+    for tok in _TOKEN.findall(text.lower()):
+        tok = tok.strip(".'’-").replace(",", "")
+        if tok and tok not in STOPWORDS:
+            out.append(tok)
+    return out
+
+
+class BM25Index:
+    """An in-memory BM25 index over (id, text) pairs."""
+
+    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        import bm25s
+
+        self.ids = list(ids)
+        self._retriever: Any = None
+        if self.ids:
+            self._retriever = bm25s.BM25()
+            self._retriever.index([tokenize(t) for t in texts], show_progress=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(
+        self, query: str, k: int, allowed: set[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(position, score) of the best k documents, optionally only among `allowed` positions."""
+        import numpy as np
+
+        tokens = tokenize(query)
+        if self._retriever is None or not tokens:
+            return []
+        scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
+        if allowed is not None:
+            mask = np.full(scores.shape, -np.inf, dtype=np.float32)
+            idx = np.fromiter(allowed, dtype=np.int64)
+            mask[idx] = 0.0
+            scores = scores + mask
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

@@ -76,7 +76,9 @@ def run_dateline(corpus: Path, queries: Path, n_queries: int, backend: str) -> d
         embedder = get_embedder(settings)
         chunks = pipe.store.all_chunks()
         articles = {a.id: a for a in (pipe.article(i) for i in {c.article_id for c in chunks}) if a}
-        sizes = embedder.count_tokens([chunk_header(articles[c.article_id]) + "\n" + c.text for c in chunks])
+        sizes = embedder.count_tokens(
+            [chunk_header(articles[c.article_id]) + "\n" + c.text for c in chunks]
+        )
         body_sizes = embedder.count_tokens([c.text for c in chunks])
 
         def search(q: str) -> list[str]:
@@ -120,7 +122,11 @@ def run_naive(corpus: Path, queries: Path, n_queries: int) -> dict[str, Any]:
         docs = [
             Document(
                 text=r["body"],
-                metadata={"title": r["title"], "source": r["source"], "published_at": r["published_at"]},
+                metadata={
+                    "title": r["title"],
+                    "source": r["source"],
+                    "published_at": r["published_at"],
+                },
             )
             for r in records
         ]
@@ -128,7 +134,9 @@ def run_naive(corpus: Path, queries: Path, n_queries: int) -> dict[str, Any]:
             path=tmp, settings=chromadb.Settings(anonymized_telemetry=False)
         )
         collection = client.get_or_create_collection("naive", embedding_function=None)
-        storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+        storage = StorageContext.from_defaults(
+            vector_store=ChromaVectorStore(chroma_collection=collection)
+        )
         embed = HuggingFaceEmbedding(model_name=str(model_path), device="cpu")
         splitter = SentenceSplitter(chunk_size=256, chunk_overlap=20)
         index = VectorStoreIndex.from_documents(
@@ -142,7 +150,9 @@ def run_naive(corpus: Path, queries: Path, n_queries: int) -> dict[str, Any]:
         tok.no_truncation()
         from llama_index.core.schema import MetadataMode
 
-        sizes = [len(e.ids) for e in tok.encode_batch([n.get_content(MetadataMode.EMBED) for n in nodes])]
+        sizes = [
+            len(e.ids) for e in tok.encode_batch([n.get_content(MetadataMode.EMBED) for n in nodes])
+        ]
         retriever = index.as_retriever(similarity_top_k=10)
 
         def search(q: str) -> list[str]:
@@ -182,7 +192,9 @@ def _spawn(part: str, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
         "--queries", str(args.queries), "--queries-n", str(args.queries_n),
     ]  # fmt: skip
     print(f"… running {part} (this takes minutes on 2 cores)", file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return dict(json.loads(line[7:]))
@@ -190,7 +202,9 @@ def _spawn(part: str, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--corpus", type=Path, default=SHARED / "corpus.json")
     p.add_argument("--queries", type=Path, default=SHARED / "dev_queries.json")
     p.add_argument("--queries-n", type=int, default=200, help="dev questions for the quality check")
@@ -204,7 +218,9 @@ def main() -> None:
         _child(args)
         return
     if not args.corpus.exists():
-        raise SystemExit(f"no corpus at {args.corpus}; pass --corpus PATH (MultiHop-RAG corpus.json)")
+        raise SystemExit(
+            f"no corpus at {args.corpus}; pass --corpus PATH (MultiHop-RAG corpus.json)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         corpus = _limited_corpus(args.corpus, args.limit, Path(tmp))
         results = [_spawn(f"dateline:{b}", corpus, args) for b in args.backends.split(",")]
@@ -219,14 +235,17 @@ def main() -> None:
     print("| " + " | ".join(c for c, _f in cols) + " |")
     print("|" + "---|" * len(cols))
     for r in results:
-        print("| " + " | ".join("-" if r.get(c) is None else f.format(r[c]) for c, f in cols) + " |")
+        print(
+            "| " + " | ".join("-" if r.get(c) is None else f.format(r[c]) for c, f in cols) + " |"
+        )
     naive = next((r for r in results if r["pipeline"].startswith("naive")), None)
     if naive:
         for r in results:
             if r is not naive:
+                ratio = naive["seconds"] / r["seconds"]
                 print(
-                    f"{r['pipeline']}: {naive['seconds'] / r['seconds']:.2f}x faster than the naive "
-                    f"pipeline over the same corpus ({r['seconds']:.0f} s vs {naive['seconds']:.0f} s)"
+                    f"{r['pipeline']}: {ratio:.2f}x faster than the naive pipeline over the same "
+                    f"corpus ({r['seconds']:.0f} s vs {naive['seconds']:.0f} s)"
                 )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

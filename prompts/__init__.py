@@ -28,6 +28,7 @@ def render(name: str, **values: str) -> str:
     extra = values.keys() - wanted
     if missing or extra:
         raise ConfigError(
-            f"prompt {name!r}: missing {sorted(missing) or 'nothing'}, unexpected {sorted(extra) or 'nothing'}"
+            f"prompt {name!r}: missing {sorted(missing) or 'nothing'}, "
+            f"unexpected {sorted(extra) or 'nothing'}"
         )
     return _VAR.sub(lambda m: values[m.group(1)], text)

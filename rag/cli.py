@@ -56,7 +56,14 @@ def ingest(
 ) -> None:
     """Ingest news articles (txt, json/jsonl, html, rss/atom) into the store."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     pipe = _pipeline()
     console = Console(stderr=True)
@@ -70,7 +77,7 @@ def ingest(
         transient=as_json,
         disable=not console.is_terminal and as_json,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int | None) -> None:
             if stage not in tasks:
@@ -118,7 +125,9 @@ def stats(
 
 
 @app.command()
-def delete(article_id: Annotated[str, typer.Argument(help="Article id (see `dateline list`).")]) -> None:
+def delete(
+    article_id: Annotated[str, typer.Argument(help="Article id (see `dateline list`).")],
+) -> None:
     """Delete one article and its chunks."""
     if not _pipeline().delete(article_id):
         _fail(f"no article with id {article_id!r}; `dateline list` shows the ids", code=1)
@@ -171,11 +180,19 @@ def _date_option(value: str | None, name: str):  # type: ignore[no-untyped-def]
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in plain language.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
-    since: Annotated[str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only articles published on/before YYYY-MM-DD.")] = None,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only this outlet (repeatable).")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only articles published on/before YYYY-MM-DD.")
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only this outlet (repeatable).")
+    ] = None,
     llm: Annotated[str | None, typer.Option(help="local | openai | ollama | extractive")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Resolve 'last week' against this date.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Resolve 'last week' against this date.")
+    ] = None,
 ) -> None:
     """Answer a question from the stored articles, citing source sentences."""
     from datetime import timedelta
@@ -191,7 +208,9 @@ def ask(
     end = _date_option(until, "--until")
     filters = Filters(
         since=_date_option(since, "--since"),
-        until=end + timedelta(days=1) - timedelta(seconds=1) if end and len(until or "") <= 10 else end,
+        until=end + timedelta(days=1) - timedelta(seconds=1)
+        if end and len(until or "") <= 10
+        else end,
         sources=tuple(source or ()),
     )
     try:
@@ -220,6 +239,263 @@ def ask(
     unsupported = [v for v in final.verification if not v.supported]
     for v in unsupported:
         typer.secho(f"  unverified: {v.text} ({v.reason})", fg=typer.colors.YELLOW)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default DATELINE_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default DATELINE_PORT, 7860).")] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a browser tab.")
+    ] = False,
+) -> None:
+    """Start the chat and the REST API (/api) on one local web server."""
+    from ui.app import main as serve_main  # gradio loads only for this command
+
+    try:
+        serve_main(host=host, port=port, open_browser=not no_browser)
+    except DatelineError as exc:
+        _fail(str(exc))
+
+
+@app.command(name="eval")
+def eval_questions(
+    questions: Annotated[
+        Path,
+        typer.Argument(
+            help="Question set: our JSONL (see evals/datasets.py) or MultiHop-RAG's "
+            "dev_queries.json."
+        ),
+    ],
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--corpus",
+            help="Ingest these files or folders first (repeatable); unchanged articles "
+            "cost almost nothing.",
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Data folder of the store (default DATELINE_DATA_DIR)."),
+    ] = None,
+    llm: Annotated[str | None, typer.Option(help="local | openai | ollama | extractive")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=0, help="Only the first N questions (after --sample).")
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(min=0, help="A stratified sample of N questions (types keep their share)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output folder (default eval-out/<set>-<llm>-<time>); the same --out "
+            "again resumes an interrupted run.",
+        ),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Citation judge: lexical | llm | openai (default: llm when the local "
+            "model is installed, else lexical)."
+        ),
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Discard the results already in --out.")
+    ] = False,
+) -> None:
+    """Evaluate answers, citations and retrieval on a question set and write a report."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.table import Table
+
+    from evals.run import (
+        default_out_dir,
+        finish_run,
+        load_selection,
+        make_config,
+        make_judge,
+        prepare_out_dir,
+        run_questions,
+    )
+    from rag.pipeline import get_pipeline
+
+    console = Console(stderr=True)
+    try:
+        settings = load_settings(llm=llm, data_dir=store)
+        judge_impl, judge_name, judge_line = make_judge(judge, settings)
+        config = make_config(
+            questions,
+            settings,
+            judge=judge_name,
+            sample=sample,
+            seed=seed,
+            limit=limit,
+            corpus=corpus or (),
+        )
+        out_dir = out or default_out_dir(questions, settings.llm)
+        # Checked before any ingest or model load: a refused --out should fail at once.
+        done = prepare_out_dir(out_dir, config, restart=restart)
+        selection = load_selection(config)
+    except DatelineError as exc:
+        _fail(str(exc))
+    console.print(judge_line)
+    pipe = get_pipeline(settings)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    if corpus:
+        labels = {"read": "Reading the corpus", "embed": "Embedding chunks"}
+        with Progress(*columns, console=console) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def ingest_progress(stage: str, n: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+                bar.update(tasks[stage], completed=n, total=total)
+
+            try:
+                report = pipe.ingest(corpus, progress=ingest_progress)
+            except DatelineError as exc:
+                _fail(str(exc))
+        for err in report.failed:
+            console.print(f"[yellow]not ingested: {err}[/yellow]")
+        console.print(
+            f"corpus: added {len(report.added)}, updated {len(report.updated)}, "
+            f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
+            f"→ {pipe.store.location}"
+        )
+    if done:
+        console.print(f"resuming {out_dir}: {len(done)} questions already answered")
+    right: list[float] = []
+    try:
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task("Answering", total=len(selection))
+
+            def ask_progress(n: int, total: int, record: dict[str, object] | None) -> None:
+                if record is not None:
+                    metrics = record["metrics"]
+                    assert isinstance(metrics, dict)
+                    right.append(float(metrics.get("accuracy") or 0.0))
+                accuracy = f"  accuracy {sum(right) / len(right):.2f}" if right else ""
+                bar.update(task, completed=n, total=total, description=f"Answering{accuracy}")
+
+            outcome = run_questions(
+                pipe, selection, out_dir, judge_impl, done=done, progress=ask_progress
+            )
+        console.print("writing the report and plots")
+        outcome = finish_run(outcome, config, selection)
+    except KeyboardInterrupt:
+        typer.secho(
+            f"interrupted; the answers so far are saved in {out_dir}/results.jsonl. Run the "
+            f"same command with --out {out_dir} to continue.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    except DatelineError as exc:
+        _fail(
+            f"{exc} (the answers so far are saved; run the same command with --out {out_dir} "
+            "to continue)"
+        )
+    summary = outcome.summary
+    table = Table(title=f"{outcome.asked} asked, {outcome.skipped} resumed", box=None)
+    headers = {
+        "accuracy": "acc",
+        "token_f1": "F1",
+        "hits@10": "hits@10",
+        "mrr@10": "MRR@10",
+        "citation_recall": "cite R",
+        "citation_precision": "cite P",
+        "abstained": "abstain",
+    }
+    table.add_column("group", no_wrap=True)
+    for column in ("n", *headers.values()):
+        table.add_column(column, justify="right")
+    for group, data in {"overall": summary["overall"], **summary["by_type"]}.items():
+        values = [data["metrics"].get(m) for m in headers]
+        cells = ["–" if v is None else f"{v:.3f}" for v in values]
+        table.add_row(group, str(data["n"]), *cells)
+    Console().print(table)
+    abst = summary["overall"]["abstention"]
+    total = summary["overall"]["latency"].get("total", {})
+    typer.echo(
+        "abstention precision {} recall {} false-abstention {}; latency p50 {} s p95 {} s".format(
+            *(
+                "–" if v is None else f"{v:.2f}"
+                for v in (
+                    abst["abstention_precision"],
+                    abst["abstention_recall"],
+                    abst["false_abstention_rate"],
+                    total.get("p50"),
+                    total.get("p95"),
+                )
+            )
+        )
+    )
+    typer.echo(f"report: {out_dir / 'report.md'}")
+
+
+@app.command(name="eval-compare")
+def eval_compare(
+    a: Annotated[Path, typer.Argument(help="Run A: an eval output folder or its summary.json.")],
+    b: Annotated[Path, typer.Argument(help="Run B, compared with A (B − A).")],
+    overall_only: Annotated[
+        bool, typer.Option("--overall", help="Only the overall table, not each question type.")
+    ] = False,
+) -> None:
+    """Compare two evaluation runs: every summary number of A and B, and B − A."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from evals.report import compare_summaries, improved, load_summary
+
+    try:
+        first, second = load_summary(a), load_summary(b)
+    except DatelineError as exc:
+        _fail(str(exc))
+    console = Console()
+    for label, path, s in (("A", a, first), ("B", b, second)):
+        cfg = s["config"]
+        console.print(
+            f"{label}: {path}  ({Path(cfg['questions']).name}, llm={cfg['llm']}, "
+            f"judge={cfg['judge']}, {s['counts']['questions']} questions)"
+        )
+    rows = compare_summaries(first, second)
+    for group in dict.fromkeys(r.group for r in rows):
+        if overall_only and group != "overall":
+            continue
+        table = Table(title=group, title_justify="left")
+        for column in ("metric", "A", "B", "B − A"):
+            table.add_column(column, justify="left" if column == "metric" else "right")
+        for r in rows:
+            if r.group != group:
+                continue
+            digits = 0 if r.metric == "n" else 3  # a count, not a mean
+            diff = "–" if r.diff is None else f"{r.diff:+.{digits}f}"
+            better = improved(r.metric, r.diff)
+            if better is not None:
+                diff = f"[{'green' if better else 'red'}]{diff}[/]"
+            a_cell, b_cell = ("–" if v is None else f"{v:.{digits}f}" for v in (r.a, r.b))
+            table.add_row(r.metric, a_cell, b_cell, diff)
+        console.print(table)
 
 
 def run() -> None:

@@ -92,7 +92,9 @@ class SentenceTransformerEmbedder:
                 try:
                     self._model = _load_sentence_transformer(self.path, self.backend)
                 except Exception as exc:  # a broken model folder must say which one
-                    raise ModelError(f"cannot load embedding model from {self.path}: {exc}") from exc
+                    raise ModelError(
+                        f"cannot load embedding model from {self.path}: {exc}"
+                    ) from exc
             return self._model
 
     def tokenizer(self) -> Any:

@@ -30,16 +30,32 @@ MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 @dataclass(frozen=True)
 class Int8Recipe:
-    """How `onnxruntime.quantization.quantize_dynamic` turns the fp32 graph into int8."""
+    """How the fp32 graph becomes int8 (the default is what kept retrieval rankings here).
 
-    per_channel: bool = True
-    reduce_range: bool = False
-    weight_type: str = "QInt8"  # QInt8 or QUInt8 (onnxruntime.quantization.QuantType names)
-    op_types: tuple[str, ...] = ("MatMul",)  # Gather (embeddings) stays fp32: it costs no time
+    method "nbits": MatMulNBits with 8-bit weights in blocks of `block_size` along the input
+    axis; accuracy_level 4 computes in int8 with activations quantized per block too, so one
+    outlier token no longer coarsens the whole matrix (cosine to fp32 0.9998 on news chunks).
+    method "dynamic": `quantize_dynamic` (one activation scale per tensor; cosine ~0.994, top-10
+    overlap with fp32 ~93%), kept for comparison.
+    """
+
+    method: str = "nbits"  # nbits | dynamic
+    block_size: int = 32
+    accuracy_level: int = 4
+    per_channel: bool = True  # dynamic only
+    reduce_range: bool = False  # dynamic only
+    weight_type: str = "QInt8"  # dynamic only: QInt8 or QUInt8 (QuantType names)
 
 
-# Chosen from measurements on MultiHop-RAG chunks (see tests/test_embed_onnx.py for the floor).
-INT8_RECIPE = Int8Recipe()
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the export writes; part of the cached file names, so a change re-exports."""
+
+    fuse: bool = True  # ORT transformer fusions (Attention, SkipLayerNorm) for BERT models
+    int8: Int8Recipe = Int8Recipe()
+
+
+DEFAULT_EXPORT = ExportOptions()
 
 # Serialises exports inside one process; across processes the atomic rename keeps it safe.
 _export_lock = threading.Lock()
@@ -66,14 +82,20 @@ def default_onnx_dir(model_name: str, cache_dir: Path | None = None) -> Path:
     return base / f"{short}-onnx"
 
 
-def onnx_files(model_dir: Path, out_dir: Path, recipe: Int8Recipe = INT8_RECIPE) -> OnnxFiles:
-    """The file names for this model's export, keyed by the source weights and the recipe."""
-    digest = _fingerprint(model_dir)
-    int8_digest = hashlib.sha256(f"{digest}:{recipe}".encode()).hexdigest()[:10]
+def onnx_files(
+    model_dir: Path, out_dir: Path, options: ExportOptions = DEFAULT_EXPORT
+) -> OnnxFiles:
+    """The file names for this model's export, keyed by the source weights and the options."""
+    fp32 = _digest(_fingerprint(model_dir), f"fuse={options.fuse}")
+    int8 = _digest(fp32, repr(options.int8))
     return OnnxFiles(
-        fp32=out_dir / f"model-fp32-{digest[:10]}.onnx",
-        int8=out_dir / f"model-int8-{int8_digest}.onnx",
+        fp32=out_dir / f"model-fp32-{fp32[:10]}.onnx",
+        int8=out_dir / f"model-int8-{int8[:10]}.onnx",
     )
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
 def _fingerprint(model_dir: Path) -> str:
@@ -93,37 +115,43 @@ def _fingerprint(model_dir: Path) -> str:
 
 
 def export_onnx(
-    model_dir: Path, out_dir: Path, *, quantize: bool, recipe: Int8Recipe = INT8_RECIPE
+    model_dir: Path, out_dir: Path, *, quantize: bool, options: ExportOptions = DEFAULT_EXPORT
 ) -> Path:
     """Write the model's ONNX graph (fp32, or int8 from the fp32 one) into out_dir; its path.
 
     Always writes: use `ensure_onnx` to reuse an earlier export.
     """
-    files = onnx_files(model_dir, out_dir, recipe)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files = onnx_files(model_dir, out_dir, options)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot create the ONNX cache folder {out_dir}: {exc}; set DATELINE_MODEL_CACHE_DIR "
+            "to a writable folder"
+        ) from exc
     with _export_lock:
         if not quantize:
-            _export_fp32(model_dir, files.fp32)
+            _export_fp32(model_dir, files.fp32, fuse=options.fuse)
             _remove_stale(files.fp32, "model-fp32-*.onnx")
             return files.fp32
         if not files.fp32.is_file():
-            _export_fp32(model_dir, files.fp32)
-        _quantize(files.fp32, files.int8, recipe)
+            _export_fp32(model_dir, files.fp32, fuse=options.fuse)
+        _quantize(files.fp32, files.int8, options.int8)
         _remove_stale(files.int8, "model-int8-*.onnx")
         return files.int8
 
 
 def ensure_onnx(
-    model_dir: Path, out_dir: Path, *, quantize: bool, recipe: Int8Recipe = INT8_RECIPE
+    model_dir: Path, out_dir: Path, *, quantize: bool, options: ExportOptions = DEFAULT_EXPORT
 ) -> Path:
     """The cached ONNX file for this model, exporting it first (a one-time step) if missing."""
-    path = onnx_files(model_dir, out_dir, recipe).for_(quantize)
+    path = onnx_files(model_dir, out_dir, options).for_(quantize)
     if path.is_file():
         return path
     kind = "int8" if quantize else "fp32"
     log.info("exporting %s to ONNX %s in %s (a one-time step)", model_dir, kind, out_dir)
     start = time.perf_counter()
-    path = export_onnx(model_dir, out_dir, quantize=quantize, recipe=recipe)
+    path = export_onnx(model_dir, out_dir, quantize=quantize, options=options)
     log.info("ONNX %s export done in %.1f s: %s", kind, time.perf_counter() - start, path)
     return path
 
@@ -144,12 +172,14 @@ def _atomic_target(dest: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        tmp.chmod(0o644)  # mkstemp makes it private; the cache is an ordinary shared file
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _export_fp32(model_dir: Path, dest: Path) -> None:
+def _export_fp32(model_dir: Path, dest: Path, *, fuse: bool) -> None:
+    """Trace the transformer to ONNX; for BERT models, fuse it into ORT's transformer ops."""
     try:
         import onnx  # noqa: F401  (the TorchScript exporter needs it; fail early with a hint)
         import torch
@@ -161,7 +191,7 @@ def _export_fp32(model_dir: Path, dest: Path) -> None:
         ) from exc
 
     try:
-        # Eager attention traces to plain MatMul/Softmax, which ORT fuses and quantizes well.
+        # Eager attention traces to plain MatMul/Softmax, the pattern ORT's fusion recognises.
         model = AutoModel.from_pretrained(
             str(model_dir), attn_implementation="eager", local_files_only=True
         )
@@ -188,18 +218,38 @@ def _export_fp32(model_dir: Path, dest: Path) -> None:
         "token_type_ids": torch.zeros(2, 8, dtype=torch.long),
     }
     axes = {name: {0: "batch", 1: "sequence"} for name in [*inputs, "last_hidden_state"]}
-    with _atomic_target(dest) as tmp, torch.no_grad(), _quiet_export_warnings():
-        torch.onnx.export(
-            LastHiddenState(model),
-            tuple(example[name] for name in inputs),
-            str(tmp),
-            input_names=inputs,
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            do_constant_folding=True,
-            dynamo=False,
-        )
+    config = model.config
+    with _atomic_target(dest) as traced:
+        with torch.no_grad(), _quiet_export_warnings():
+            torch.onnx.export(
+                LastHiddenState(model),
+                tuple(example[name] for name in inputs),
+                str(traced),
+                input_names=inputs,
+                output_names=["last_hidden_state"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+        if fuse and config.model_type == "bert":
+            _fuse_bert(traced, config.num_attention_heads, config.hidden_size)
+
+
+def _fuse_bert(path: Path, num_heads: int, hidden_size: int) -> None:
+    """Rewrite in place with fused Attention, SkipLayerNorm, BiasGelu (ORT's session-level
+    optimizer does not recognise this attention pattern; fused, fp32 runs ~15% faster)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = optimize_model(
+        str(path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=0
+    )
+    stats = fused.get_fused_operator_statistics()
+    if stats.get("Attention", 0) == 0:
+        # Unfused is still correct, only slower: keep it rather than fail the export.
+        log.warning("ONNX export: attention fusion did not apply to %s; using it unfused", path)
+        return
+    fused.save_model_to_file(str(path))
 
 
 def _forward_inputs(model: Any) -> set[str]:
@@ -226,18 +276,91 @@ def _quiet_export_warnings() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _quiet_logging(*names: str) -> Iterator[None]:
+    """Keep ORT's quantizers from configuring the root logger or logging every graph node."""
+    root = logging.getLogger()
+    guard = logging.NullHandler()
+    # matmul_nbits_quantizer calls logging.basicConfig(level=INFO) on import, which is a no-op
+    # when the root logger already has a handler.
+    root.addHandler(guard)
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.removeHandler(guard)
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def _quantize(src: Path, dest: Path, recipe: Int8Recipe) -> None:
+    with _atomic_target(dest) as tmp:
+        if recipe.method == "nbits":
+            _quantize_nbits(src, tmp, recipe)
+        elif recipe.method == "dynamic":
+            _quantize_dynamic(src, tmp, recipe)
+        else:
+            raise ModelError(f"unknown int8 method {recipe.method!r}; choose nbits or dynamic")
+
+
+def _quantize_nbits(src: Path, dest: Path, recipe: Int8Recipe) -> None:
+    import onnx
+
+    names = ("onnxruntime.quantization.matmul_nbits_quantizer", "onnxruntime.quantization")
+    with _quiet_logging(*names):
+        try:
+            from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+        except ImportError as exc:  # it needs onnx-ir, which onnxruntime does not require
+            raise ModelError(
+                f"the int8 ONNX export needs onnx-ir ({exc}); install it with "
+                "`pip install -e .`, or use DATELINE_EMBED_BACKEND=onnx"
+            ) from exc
+        quantizer = MatMulNBitsQuantizer(
+            onnx.load(str(src)),
+            bits=8,
+            block_size=recipe.block_size,
+            is_symmetric=True,
+            accuracy_level=recipe.accuracy_level,
+        )
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(dest))
+
+
+def _quantize_dynamic(src: Path, dest: Path, recipe: Int8Recipe) -> None:
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _atomic_target(dest) as tmp:
+    with _quiet_logging("onnxruntime.quantization"), _no_preprocess_hint():
         quantize_dynamic(
             src,
-            tmp,
-            op_types_to_quantize=list(recipe.op_types),
+            dest,
+            op_types_to_quantize=["MatMul", "Attention"],
             per_channel=recipe.per_channel,
             reduce_range=recipe.reduce_range,
             weight_type=QuantType[recipe.weight_type],
+            # Fused ops (com.microsoft) defeat ONNX shape inference; their outputs are float.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
+
+
+@contextmanager
+def _no_preprocess_hint() -> Iterator[None]:
+    # quantize_dynamic logs a "consider pre-processing" hint on the root logger; shape
+    # pre-processing does not change dynamic MatMul quantization, so drop that one record.
+    class _Drop(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "pre-processing before quantization" not in record.getMessage()
+
+    root = logging.getLogger()
+    drop = _Drop()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
 
 
 def _cpu_count() -> int:
@@ -264,7 +387,7 @@ class OnnxEmbedder:
         batch_size: int = 64,
         onnx_dir: Path | None = None,
         threads: int | None = None,
-        recipe: Int8Recipe = INT8_RECIPE,
+        options: ExportOptions = DEFAULT_EXPORT,
     ) -> None:
         self.path = model_dir
         self.name = name or model_dir.name
@@ -273,7 +396,7 @@ class OnnxEmbedder:
         self.batch_size = max(1, batch_size)
         self.onnx_dir = onnx_dir or default_onnx_dir(self.name)
         self.threads = threads or _cpu_count()
-        self.recipe = recipe
+        self.options = options
         self.dim = _read_dim(model_dir)
         self.max_tokens = _read_max_tokens(model_dir)
         _check_pooling(model_dir)
@@ -324,7 +447,7 @@ class OnnxEmbedder:
                 import onnxruntime as ort
 
                 path = ensure_onnx(
-                    self.path, self.onnx_dir, quantize=self.quantize, recipe=self.recipe
+                    self.path, self.onnx_dir, quantize=self.quantize, options=self.options
                 )
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings, apply_offline_env, load_settings
 from rag.errors import InputError
-from rag.types import Answer, Article, IngestReport
+from rag.types import Answer, Article, Hit, IngestReport
 
 if TYPE_CHECKING:
     from rag.ingest import Progress
@@ -59,7 +59,9 @@ def _turns(history: Sequence[HistoryItem] | None) -> list[tuple[str, str]]:
         if isinstance(item, dict):
             content = item.get("content")
             if isinstance(content, list):  # Gradio may send content as parts
-                content = " ".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+                content = " ".join(
+                    str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content
+                )
             out.append((str(item.get("role", "user")), str(content or "")))
         elif isinstance(item, (tuple, list)) and len(item) == 2:
             user, bot = item
@@ -154,6 +156,21 @@ class _Answering:
         reply = reply.strip().strip('"')
         return reply if len(reply.split()) >= 3 else heuristic_rewrite(question, history)
 
+    def retrieve(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        *,
+        as_of: datetime | None = None,
+        k: int | None = None,
+    ) -> list[Hit]:
+        """The chunks retrieval ranks first for a standalone question (what `ask` reads)."""
+        from rag.query import plan_query
+
+        retriever, _embedder = self._services()
+        plan = plan_query(question, self.known_sources(), as_of=as_of, filters=filters)
+        return list(retriever.search(plan, k))
+
     def stream(
         self,
         question: str,
@@ -182,7 +199,9 @@ class _Answering:
         standalone = self.rewrite(question, history)
         timings["rewrite"] = time.perf_counter() - t0
         retriever, _embedder = self._services()
-        plan = plan_query(standalone or question, self.known_sources(), as_of=as_of, filters=filters)
+        plan = plan_query(
+            standalone or question, self.known_sources(), as_of=as_of, filters=filters
+        )
         hits = retriever.search(plan)
         sources = select_sentences(
             plan.question,
@@ -196,21 +215,30 @@ class _Answering:
         llm = self._llm()
         parts: list[str] = []
         if llm is None or not sources:
-            text = extractive_answer(plan.question, sources, self.similarity) if sources else ABSTAIN_TOKEN
+            text = (
+                extractive_answer(plan.question, sources, self.similarity)
+                if sources
+                else ABSTAIN_TOKEN
+            )
             if text != ABSTAIN_TOKEN:
                 yield from stream_text(text)
             parts.append(text)
         else:
             messages = [
                 Message("system", render("answer_system")),
-                Message("user", render("answer_user", question=plan.question, sources=format_sources(sources))),
+                Message(
+                    "user",
+                    render("answer_user", question=plan.question, sources=format_sources(sources)),
+                ),
             ]
             held = ""
             for delta in llm.stream(messages, max_tokens=self.settings.llm_max_tokens):
                 parts.append(delta)
                 # Hold back a reply that is turning into the abstention token.
                 held += delta
-                if ABSTAIN_TOKEN.startswith(held.strip()[: len(ABSTAIN_TOKEN)]) and len(held.strip()) < len(ABSTAIN_TOKEN):
+                if ABSTAIN_TOKEN.startswith(held.strip()[: len(ABSTAIN_TOKEN)]) and len(
+                    held.strip()
+                ) < len(ABSTAIN_TOKEN):
                     continue
                 if held.strip().startswith(ABSTAIN_TOKEN):
                     continue
@@ -240,7 +268,9 @@ class _Answering:
         return final
 
     def _article(self, article_id: str) -> Article | None:
-        cache: dict[str, tuple[str, Article | None]] = self.__dict__.setdefault("_article_cache", {})
+        cache: dict[str, tuple[str, Article | None]] = self.__dict__.setdefault(
+            "_article_cache", {}
+        )
         gen = str(self.store.generation)
         if article_id not in cache or cache[article_id][0] != gen:
             cache[article_id] = (gen, self.store.get_article(article_id))
@@ -288,14 +318,20 @@ class _Answering:
         if not checked.supported:
             return self._abstain(question, standalone, hits, timings, checks=checked.checks)
         # Renumber the citations that survive 1..n in order of appearance.
-        final_text, order = _renumber(checked.text, [n for n in checked.cited])
+        order = _numbering(checked.text, checked.cited)
+        final_text = _apply_numbering(checked.text, order)
         citations = tuple(
             _replace_n(by_n[old].citation(verified=checked.cited[old]), new)
             for old, new in order.items()
         )
         checks = tuple(
-            type(c)(_renumber(c.text, list(order))[0], tuple(order[n] for n in c.citations if n in order),
-                    c.supported, c.score, c.reason)
+            type(c)(
+                _apply_numbering(c.text, order),
+                tuple(order[n] for n in c.citations if n in order),
+                c.supported,
+                c.score,
+                c.reason,
+            )
             for c in checked.checks
         )
         return Answer(
@@ -331,19 +367,24 @@ class _Answering:
         )
 
 
-def _renumber(text: str, old_numbers: Sequence[int]) -> tuple[str, dict[int, int]]:
-    """Markers renumbered 1..n in order of first appearance; markers not in old_numbers go."""
+def _numbering(text: str, known: Collection[int]) -> dict[int, int]:
+    """Old marker → new number, 1..n in order of first appearance in the answer."""
     order: dict[int, int] = {}
     for m in re.finditer(r"\[(\d+)\]", text):
         n = int(m.group(1))
-        if n in old_numbers and n not in order:
+        if n in known and n not in order:
             order[n] = len(order) + 1
+    return order
+
+
+def _apply_numbering(text: str, order: dict[int, int]) -> str:
+    """Rewrite markers with the answer's numbering; markers it does not know go."""
 
     def repl(m: re.Match[str]) -> str:
         n = int(m.group(1))
         return f"[{order[n]}]" if n in order else ""
 
-    return re.sub(r"\[(\d+)\]", repl, text), order
+    return re.sub(r"\[(\d+)\]", repl, text)
 
 
 def _replace_n(citation: Any, n: int) -> Any:
@@ -393,7 +434,9 @@ class Pipeline(_Answering):
         from rag.ingest import ingest as run_ingest
 
         with self._lock:
-            return run_ingest(paths, self.settings, source=source, store=self.store, progress=progress)
+            return run_ingest(
+                paths, self.settings, source=source, store=self.store, progress=progress
+            )
 
     def delete(self, article_id: str) -> bool:
         with self._lock:

@@ -121,20 +121,24 @@ def _is_brand(word: str) -> bool:
     return (any(c.isupper() for c in word[1:]) and not word.isupper()) or "." in word[1:-1]
 
 
-_SEPARATORS = ("-", "–", "—", "|", ":", "&")
+_SEPARATORS = ("-", "–", "—", "|", ":")
 
 
-def _word_pattern(word: str, *, exact: bool) -> str:
-    if word in ("-", "–", "—", "|", ":"):
-        return r"\s*[-–—|:]\s*"
+def _word_pattern(word: str, *, exact: bool, loose: bool) -> str:
+    if word in _SEPARATORS:
+        return r"[-–—|:]"
     if word == "&":
         return r"(?:&|and)"
-    if exact:  # acronyms used alone ("BBC", "NYT") must be written in capitals
-        return re.escape(word)
-    if word[0].isupper() and not _is_brand(word):
+    if loose or exact:
+        # loose: the whole pattern is compiled with IGNORECASE; exact: acronyms used alone
+        # ("BBC", "NYT") must be written in capitals.
+        body = re.escape(word)
+    elif word[0].isupper() and not _is_brand(word):
         # A capital keeps "the age of" and "wired headphones" from naming outlets.
-        return re.escape(word[0]) + "(?i:" + re.escape(word[1:]) + ")"
-    return "(?i:" + re.escape(word) + ")"
+        body = re.escape(word[0]) + "(?i:" + re.escape(word[1:]) + ")"
+    else:
+        body = "(?i:" + re.escape(word) + ")"
+    return body.replace("'", "['’]")
 
 
 def _alias_pattern(text: str, *, loose: bool) -> str:
@@ -142,16 +146,15 @@ def _alias_pattern(text: str, *, loose: bool) -> str:
     exact = len(words) == 1 and words[0].isupper() and words[0].isalpha()
     parts: list[str] = []
     for i, word in enumerate(words):
-        if i and parts[-1][-3:] != r"\s*" and word not in _SEPARATORS[:-1]:
-            parts.append(r"\s+")
-        if loose:  # compiled with IGNORECASE
-            parts.append(
-                _word_pattern(word, exact=False) if word in _SEPARATORS else re.escape(word)
-            )
-        elif i == 0 and word == "The":
+        if i:
+            # Words need a space between them; around punctuation ("E!", "Live Science:",
+            # "BBC News - Technology") any spacing will do.
+            both_words = words[i - 1][-1].isalnum() and word[0].isalnum()
+            parts.append(r"\s+" if both_words else r"\s*")
+        if i == 0 and word == "The" and not loose:
             parts.append("[Tt]he")
         else:
-            parts.append(_word_pattern(word, exact=exact))
+            parts.append(_word_pattern(word, exact=exact, loose=loose))
     tail = _NOT_AFTER.get(text.lower(), "")
     return "".join(parts) + r"(?![\w&])" + tail
 
@@ -227,7 +230,8 @@ def _matcher(known: tuple[str, ...]) -> _Matcher:
 
 def _is_lowercase(question: str) -> bool:
     """True when the question carries no case signal (typed all lowercase, bar the first letter)."""
-    return not any(c.isupper() for c in question[1:])
+    rest = question[1:]
+    return rest == rest.lower()
 
 
 def _outlet_mentions(
@@ -312,9 +316,9 @@ _ATOM = re.compile(
             rf"(?P<year>{_YEAR})",
             rf"(?P<mon>{_FULL_MON})",
             r"(?P<day>today|yesterday|tonight)\b",
-            rf"(?P<lastn>(?:the\s+)?(?:last|past|previous)\s+(?P<lastn_n>{_COUNT})\s+"
+            rf"(?P<lastn>(?:the\s+)?(?:last|past)\s+(?P<lastn_n>{_COUNT})\s+"
             rf"(?P<lastn_u>{_UNIT})\b)",
-            r"(?P<this>(?:the\s+)?(?P<this_w>this|last|past|previous|this\s+past)\s+"
+            r"(?P<this>(?:the\s+)?(?P<this_w>this|last|past|this\s+past)\s+"
             r"(?P<this_u>week|month|year)\b)",
             rf"(?P<ago>(?P<ago_n>{_COUNT})\s+(?P<ago_u>{_UNIT})\s+ago\b)",
             r"(?P<wd>(?:(?P<wd_last>last|this\s+past)\s+)?(?P<wd_d>monday|tuesday|wednesday"
@@ -358,7 +362,12 @@ _PARTABLE = {"mon", "my", "year"}  # kinds that "early" / "mid" / "late" can nar
 _THE_BEFORE = re.compile(r"\bthe\s+$", re.IGNORECASE)
 _AND = re.compile(r"\s*,?\s*(?:and|but)\s+", re.IGNORECASE)
 _NAME_AFTER = re.compile(r"\s+(?-i:[A-Z])[a-z]")
-_WEEKDAY_CUES = {"on", "from", "since", "before", "after", "until", "published", "dated"}
+_WEEKDAY_CUES = {"from", "since", "before", "after", "until", "published", "dated"}
+_REPORT_ON = re.compile(
+    r"\b(?:report|reported|article|story|piece|review|published|posted|wrote|said|announced"
+    r"|ran)\s+$",
+    re.IGNORECASE,
+)
 _MONTH_CUES = {"on", "in", "during", "of", "published", "dated", "last"} | set(_RELATIONS)
 
 
@@ -610,6 +619,17 @@ def _apply_part(lo: datetime, hi: datetime, part: str | None) -> tuple[datetime,
     return _add_months(lo, 4 * third), _add_months(lo, 4 * third + 4)
 
 
+def _weekday_names_a_report(question: str, start: int, rel: str | None) -> bool:
+    """ "the report from Tuesday", "published on Monday": a weekday that dates a report.
+
+    Other weekdays ("the Sunday game", "a news conference on Monday") happen inside a story
+    and say nothing about when it was published.
+    """
+    if rel == "on":
+        return _REPORT_ON.search(question, max(0, start - 40), start) is not None
+    return rel in _WEEKDAY_CUES and not _THE_BEFORE.search(question, max(0, start - 5), start)
+
+
 def _date_mentions(question: str, as_of: datetime) -> list[tuple[int, int, DateRange]]:
     """Each date phrase of the question with its span, resolved against as_of."""
     as_of = _aware(as_of)
@@ -632,13 +652,12 @@ def _date_mentions(question: str, as_of: datetime) -> list[tuple[int, int, DateR
         ):
             i += 1  # a bare month name is not a date, nor a name ("of August Wilson's plays")
             continue
-        the_before = _THE_BEFORE.search(question, max(0, atom.start - 5), atom.start)
         if (
             atom.kind == "wd"
-            and (rel not in _WEEKDAY_CUES or the_before)
             and not m.group("wd_last")
+            and not _weekday_names_a_report(question, start, rel)
         ):
-            i += 1  # "Black Friday", "the Sunday game": a weekday needs "on", "from", "last"
+            i += 1  # "Black Friday", "his news conference on Monday": a day inside the story
             continue
         lo, hi = (
             _apply_part(atom.lo, atom.hi, part) if atom.kind in _PARTABLE else (atom.lo, atom.hi)
@@ -914,12 +933,15 @@ def _search_text(question: str, dates: list[tuple[int, int, DateRange]]) -> str:
         pos = end
     out.append(question[pos:])
     text = " ".join("".join(out).split())
-    return re.sub(r"\s+([,.;:?!])", r"\1", re.sub(r"([,;])(?:\s*[,;])+", r"\1", text))
+    text = re.sub(r"\s+([,.;:?!])", r"\1", re.sub(r"([,;])(?:\s*[,;])+", r"\1", text))
+    return text if _WORD.search(text) else question  # "October 7, 2023?" alone: keep it
 
 
 def _source_filter(wanted: Sequence[str], known: Sequence[str]) -> tuple[str, ...]:
     """Caller-given outlets as canonical names ("bbc" -> both BBC outlets)."""
     out: dict[str, None] = {}
+    if not wanted:
+        return ()
     by_key = {" ".join(k.lower().split()): k for k in known}
     for name in wanted:
         key = " ".join(name.lower().split())

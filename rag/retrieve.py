@@ -63,7 +63,9 @@ def get_reranker(settings: Settings) -> Reranker | None:
 
     if Path(name).expanduser().is_dir():
         return CrossEncoderReranker(str(Path(name).expanduser()))
-    raise UnknownBackendError("reranker", name, ["none", *_RERANKERS, "<a local cross-encoder folder>"])
+    raise UnknownBackendError(
+        "reranker", name, ["none", *_RERANKERS, "<a local cross-encoder folder>"]
+    )
 
 
 @dataclass
@@ -133,7 +135,9 @@ class Retriever:
         lists.append(("bm25", 1.0, _bm25(lex, plan.search_text, allowed)))
         # Multi-hop: each hop searched within its own outlet, so every report gets a place.
         for n, hop in enumerate(plan.hops if len(plan.hops) > 1 or plan.sources else ()):
-            hop_sources = [s for s in hop.sources if not plan.source_filter or s in plan.source_filter]
+            hop_sources = [
+                s for s in hop.sources if not plan.source_filter or s in plan.source_filter
+            ]
             if not hop_sources:
                 continue
             hop_where = _and(where, {"source": {"$in": list(hop_sources)}})
@@ -164,7 +168,10 @@ class Retriever:
         assert self._reranker is not None
         scores = self._reranker.score(question, [h.chunk.text for h in hits])
         ranked = sorted(zip(scores, hits, strict=True), key=lambda p: p[0], reverse=True)
-        return [Hit(chunk=h.chunk, score=s, ranks={**h.ranks, "rerank": i + 1}) for i, (s, h) in enumerate(ranked)]
+        return [
+            Hit(chunk=h.chunk, score=s, ranks={**h.ranks, "rerank": i + 1})
+            for i, (s, h) in enumerate(ranked)
+        ]
 
 
 def _where(plan: QueryPlan) -> dict[str, Any] | None:
@@ -183,7 +190,7 @@ def _where(plan: QueryPlan) -> dict[str, Any] | None:
 def _and(where: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, Any]:
     if where is None:
         return extra
-    parts = where["$and"] if "$and" in where else [where]
+    parts = where.get("$and", [where])
     return {"$and": [*parts, extra]}
 
 

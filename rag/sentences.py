@@ -105,15 +105,6 @@ def _skip_space(text: str, pos: int, end: int) -> int:
     return pos
 
 
-def _consume(text: str, pos: int, end: int, visible: int) -> int:
-    """Position just after `visible` non-space characters read from pos (at most end)."""
-    while pos < end and visible > 0:
-        if not text[pos].isspace():
-            visible -= 1
-        pos += 1
-    return pos
-
-
 @cache
 def _abbreviations() -> frozenset[str]:
     from pysbd.lang.english import English
@@ -158,36 +149,25 @@ def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans inside text[start:end] by pysbd, located in the original text.
 
     pysbd's own char spans re-find each sentence from the paragraph start, so repeated
-    sentences get the first one's offsets; and it may alter characters it protects. So each
-    segment is searched forward from the previous end, and when it cannot be found verbatim
-    right there, its length in non-space characters is consumed instead.
+    sentences get the first one's offsets; and it can alter or drop characters it protects
+    internally (a "∯" in the input). So each segment is searched forward from the previous
+    end; text that pysbd skipped or altered becomes a sentence of its own, never lost.
     """
-    paragraph = text[start:end]
     if start >= end:
         return []
-    if not _MAY_SPLIT.search(paragraph):
+    if not _MAY_SPLIT.search(text, start, end):
         return [(start, end)]
     spans: list[tuple[int, int]] = []
     pos = start
-    for segment in _segmenter().segment(paragraph):
+    for segment in _segmenter().segment(text[start:end]):
         piece = segment.strip()
-        if not piece:
-            continue
-        found = text.find(piece, pos, end)
-        if found >= 0 and not text[pos:found].strip():
-            spans.append((found, found + len(piece)))
-            pos = found + len(piece)
-            continue
-        first = _skip_space(text, pos, end)
-        last = _consume(text, first, end, sum(1 for c in piece if not c.isspace()))
-        while last > first and text[last - 1].isspace():
-            last -= 1
-        if last > first:
-            spans.append((first, last))
-            pos = last
-    rest = _skip_space(text, pos, end)
-    if rest < end:  # pysbd dropped text: keep it as a sentence rather than lose it
-        spans.append((rest, end))
+        found = text.find(piece, pos, end) if piece else -1
+        if found < 0:
+            continue  # altered by pysbd: its text is picked up with the next gap
+        spans.extend(_strip_span(text, pos, found))
+        spans.append((found, found + len(piece)))
+        pos = found + len(piece)
+    spans.extend(_strip_span(text, pos, end))
     return spans
 
 

@@ -1,4 +1,4 @@
-"""News on top of vectorstore/: articles and their chunks written all-or-nothing, read back typed."""
+"""News on top of vectorstore/: articles and chunks written all-or-nothing, read back typed."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class NewsStore:
         orphans = [
             r.id
             for r in self.chunks.get()
-            if valid.get(r.metadata.get("article_id")) != r.metadata.get("content_hash")
+            if valid.get(str(r.metadata.get("article_id"))) != r.metadata.get("content_hash")
         ]
         self.chunks.delete(ids=orphans)
         if orphans:
@@ -200,7 +200,7 @@ class NewsStore:
     def list_articles(self) -> list[ArticleInfo]:
         return sorted(
             (_to_info(r) for r in self.articles.get()),
-            key=lambda a: (a.published_at or datetime.min.replace(tzinfo=UTC)),
+            key=lambda a: a.published_at or datetime.min.replace(tzinfo=UTC),
             reverse=True,
         )
 
@@ -208,12 +208,12 @@ class NewsStore:
         return [_to_chunk(r) for r in self.chunks.get(documents=True)]
 
     def vector_search(
-        self, vector: Sequence[float], k: int, where: Where | None = None
+        self, vector: Sequence[float] | np.ndarray, k: int, where: Where | None = None
     ) -> list[tuple[Chunk, float]]:
         """Chunks nearest the vector, with cosine similarity."""
         return [
             (_to_chunk(r), 1.0 - float(r.distance or 0.0))
-            for r in self.chunks.query(vector, k, where)
+            for r in self.chunks.query(list(map(float, vector)), k, where)
         ]
 
     def sources(self) -> list[str]:

@@ -106,7 +106,8 @@ def verify(
         evidence = [sources[n].sentence.text for n in nums]
         context = " ".join(
             f"{sources[n].article.title} {sources[n].article.source} "
-            f"{sources[n].article.published_at:%B %Y}" if sources[n].article.published_at
+            f"{sources[n].article.published_at:%B %Y}"
+            if sources[n].article.published_at
             else f"{sources[n].article.title} {sources[n].article.source}"
             for n in nums
         )
@@ -116,8 +117,11 @@ def verify(
         for n in nums:
             # A citation is verified when its sentence is supported and it adds to the
             # support (a citation to an unrelated sentence stays unverified).
-            alone = ok and (len(nums) == 1 or check_claim(claim, [sources[n].sentence.text], context, similarity)[0]
-                            or bool(content_words(claim) & content_words(sources[n].sentence.text)))
+            alone = ok and (
+                len(nums) == 1
+                or check_claim(claim, [sources[n].sentence.text], context, similarity)[0]
+                or bool(content_words(claim) & content_words(sources[n].sentence.text))
+            )
             cited[n] = cited.get(n, False) or alone
         checks.append(SentenceCheck(raw, tuple(nums), ok, score, reason))
         if ok or mode == "flag":
@@ -126,8 +130,11 @@ def verify(
     # A direct "Yes."/"No." with nothing supported after it stands on nothing.
     if not supported:
         checks = [
-            SentenceCheck(c.text, c.citations, False, c.score, c.reason or "nothing after it is supported")
-            if c.reason == "direct answer" else c
+            SentenceCheck(
+                c.text, c.citations, False, c.score, c.reason or "nothing after it is supported"
+            )
+            if c.reason == "direct answer"
+            else c
             for c in checks
         ]
     return Verified(" ".join(kept), tuple(checks), cited, supported)

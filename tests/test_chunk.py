@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from rag.chunk import chunk_header, make_chunks
@@ -40,11 +41,16 @@ def test_chunks_fit_budget_and_overlap_by_one_sentence() -> None:
     chunks = make_chunks(article, count, max_tokens=120, overlap=1)
     assert len(chunks) > 2
     for c in chunks:
-        assert c.text == article.text[
-            article.sentences[c.sentence_start].start : article.sentences[c.sentence_end - 1].end
-        ]
+        assert (
+            c.text
+            == article.text[
+                article.sentences[c.sentence_start].start : article.sentences[
+                    c.sentence_end - 1
+                ].end
+            ]
+        )
         assert count([c.text])[0] - 2 <= 120
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in itertools.pairwise(chunks):
         assert nxt.sentence_start == prev.sentence_end - 1
     assert chunks[0].sentence_start == 0 and chunks[-1].sentence_end == len(article.sentences)
     assert len({c.id for c in chunks}) == len(chunks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -215,3 +216,35 @@ def test_the_shipped_sample_set_loads() -> None:
             assert q.answers and q.evidence, q.id
         else:
             assert not q.evidence, q.id
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        node = list(node.values())
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return []
+
+
+def _sample_texts() -> list[str]:
+    """The shipped sample articles, white space collapsed (JSON files: their string values)."""
+    texts: list[str] = []
+    for path in sorted((REPO / "samples").rglob("*")):
+        if not path.is_file():
+            continue
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        if path.suffix == ".json":
+            raw = " ".join(_strings(json.loads(raw)))
+        texts.append(" ".join(raw.split()))
+    return texts
+
+
+def test_sample_set_evidence_is_quoted_exactly_from_the_sample_articles() -> None:
+    texts = _sample_texts()
+    if not texts:
+        pytest.skip("no sample articles in samples/")
+    for q in load_questions(SAMPLE_SET):
+        for e in q.evidence:
+            assert any(e.text in t for t in texts), f"{q.id}: evidence not found: {e.text!r}"

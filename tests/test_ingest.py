@@ -60,7 +60,9 @@ def test_seed_article_is_stored_with_exact_sentence_offsets(settings: Settings) 
     article = pipe.article(report.added[0])
     assert article is not None
     assert article.source == "Trend News Agency"
-    assert article.published_at is not None and article.published_at.date().isoformat() == "2024-01-03"
+    assert (
+        article.published_at is not None and article.published_at.date().isoformat() == "2024-01-03"
+    )
     for s in article.sentences:
         assert article.text[s.start : s.end] == s.text
         assert "Disclaimer" not in s.text and "MENAFN" not in s.text and "WhatsApp" not in s.text
@@ -76,7 +78,9 @@ def test_seed_article_is_stored_with_exact_sentence_offsets(settings: Settings) 
 
 def test_reingest_stores_nothing_new(settings: Settings, tmp_path: Path) -> None:
     pipe = Pipeline(settings)
-    src = _records(tmp_path, "a.json", [_record(), _record(url="https://example.com/b", body=BODY + " More.")])
+    src = _records(
+        tmp_path, "a.json", [_record(), _record(url="https://example.com/b", body=BODY + " More.")]
+    )
     first = pipe.ingest([src, SEED])
     assert len(first.added) == 3
     n_chunks = _consistent(pipe.store)

@@ -141,6 +141,13 @@ def test_short_form_names_every_section_of_the_outlet() -> None:
     )
 
 
+def test_names_with_punctuation_and_curly_apostrophes() -> None:
+    known = ("E! News", "Barron's", "BBC News - Technology")
+    assert match_sources("What did E! News and Barron’s report?", known) == known[:2]
+    assert match_sources("Did BBC News – Technology cover it?", known) == known[2:]
+    assert match_sources("Which ENews or Barrons story?", known) == ()
+
+
 def test_a_year_inside_an_outlet_name_is_no_date() -> None:
     known = ("Scitechdaily | Science Space And Technology News 2017",)
     plan = plan_query(
@@ -189,6 +196,9 @@ DATE_CASES = [
     ("How did revenue do in Q3 2023?", END_2023, [(utc(2023, 7, 1), utc(2023, 10, 1), "in")]),
     ("What did the report from Tuesday say?", END_2023,
      [(utc(2023, 12, 26), utc(2023, 12, 27), "on")]),
+    ("What did TechCrunch report on Friday?", END_2023,
+     [(utc(2023, 12, 29), utc(2023, 12, 30), "on")]),
+    ("What was announced last Sunday?", END_2023, [(utc(2023, 12, 24), utc(2023, 12, 25), "on")]),
     ("What was announced three days ago?", END_2023,
      [(utc(2023, 12, 28), utc(2023, 12, 29), "on")]),
     ("What did Fortune report until November 2023?", END_2023,
@@ -232,6 +242,9 @@ NOT_DATES = [
     "Which Black Friday deals were best?",
     "Who scored on Monday Night Football?",
     "What did USA Today report about the recall?",
+    "Why did the coach skip his news conference on Monday?",
+    "Which team won the Sunday game?",
+    "Did sales grow compared to the previous year?",
 ]
 
 
@@ -372,6 +385,12 @@ def test_one_hop_for_one_report_or_none() -> None:
     plan = plan_query(q2, KNOWN, as_of=END_2023)
     assert len(plan.hops) == 1
     assert (plan.hops[0].text, plan.hops[0].sources, plan.hops[0].dates) == (q2, (), ())
+
+
+def test_search_text_is_never_empty() -> None:
+    plan = plan_query("October 7, 2023?", KNOWN, as_of=END_2023)
+    assert plan.search_text == "October 7, 2023?"
+    assert len(plan.dates) == 1
 
 
 def test_plan_collects_outlets_and_dates_in_order() -> None:

@@ -46,7 +46,9 @@ def open_client(path: Path | None = None, url: str | None = None) -> Any:
             if url:
                 parsed = urlparse(url)
                 if not parsed.hostname:
-                    raise ChromaError(f"DATELINE_CHROMA_URL={url!r} is not a URL like http://host:port")
+                    raise ChromaError(
+                        f"DATELINE_CHROMA_URL={url!r} is not a URL like http://host:port"
+                    )
                 client = chromadb.HttpClient(
                     host=parsed.hostname,
                     port=parsed.port or (443 if parsed.scheme == "https" else 8000),
@@ -55,7 +57,6 @@ def open_client(path: Path | None = None, url: str | None = None) -> Any:
                 )
                 client.heartbeat()
             else:
-                assert path is not None or True
                 Path(key).mkdir(parents=True, exist_ok=True)
                 client = chromadb.PersistentClient(path=key, settings=_chroma_settings())
         except ChromaError:
@@ -148,7 +149,7 @@ class ChromaCollection:
         elif where:
             self._c.delete(where=where)
 
-    def query(self, vector: Sequence[float], k: int, where: Where | None = None) -> list[Record]:
+    def query(self, vector: Any, k: int, where: Where | None = None) -> list[Record]:
         n = self.count()
         if n == 0 or k <= 0:
             return []

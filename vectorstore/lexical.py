@@ -11,9 +11,57 @@ _TOKEN = re.compile(r"[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
 # A short English stop list: bm25s's own list would also do, but we keep numbers and
 # single letters, which matter in news ("225 deaths", "Q3").
 STOPWORDS = frozenset(
-    """a an and are as at be but by for from has have he her his i in is it its of on or
-    our she that the their them they this to was were which who will with you your what
-    when where why how did does do""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "which",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "did",
+        "does",
+        "do",
+    ]
 )
 
 

@@ -52,17 +52,34 @@ def iter_files(paths: Sequence[Path | str]) -> Iterator[Path | FileError]:
     """
     for item in paths:
         path = Path(item)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
+        try:
+            is_dir, exists = path.is_dir(), path.exists()
+        except OSError as exc:  # a path inside a folder we may not enter
+            yield FileError(str(item), _os_reason(exc))
+            continue
+        if is_dir:
+            problems: list[OSError] = []
+            for root, dirs, files in os.walk(path, onerror=problems.append):
                 dirs[:] = sorted(d for d in dirs if not _hidden(d))
                 for name in sorted(files):
                     child = Path(root) / name
                     if not _hidden(name) and _wanted(child):
                         yield child
-        elif path.exists():
+                while problems:
+                    problem = problems.pop(0)
+                    yield FileError(str(problem.filename or root), _os_reason(problem))
+            for problem in problems:  # the top folder itself could not be listed
+                yield FileError(str(problem.filename or path), _os_reason(problem))
+        elif exists:
             yield path
         else:
             yield FileError(str(item), "no such file or folder")
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied; make it readable and retry"
+    return f"cannot read it ({exc.strerror or exc})"
 
 
 def _megabytes(size: float) -> str:
@@ -115,12 +132,10 @@ def _read_bytes(path: Path, origin: str, max_bytes: int) -> bytes:
             )
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)  # the file may have grown since stat
-    except PermissionError:
-        raise InputError(origin, "permission denied; make the file readable and retry") from None
     except IsADirectoryError:
         raise InputError(origin, "this is a folder, not a file") from None
     except OSError as exc:
-        raise InputError(origin, f"cannot read the file ({exc.strerror or exc})") from None
+        raise InputError(origin, _os_reason(exc)) from None
     if len(data) > max_bytes:
         raise InputError(origin, f"file is over the {_megabytes(max_bytes)} MB limit")
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import io
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +37,8 @@ def read_feed(data: bytes, origin: str) -> Iterator[RawArticle | FileError]:
     """One RawArticle per entry; an entry without text is a FileError "file#entry-N" (N from 1)."""
     import feedparser
 
-    parsed = feedparser.parse(data)
+    # A stream, not bytes: feedparser treats a bytes argument as a possible file name first.
+    parsed = feedparser.parse(io.BytesIO(data))
     if not parsed.get("version") and not parsed.entries:
         problem = parsed.get("bozo_exception")
         detail = f" ({problem})" if problem else ""

@@ -13,6 +13,7 @@ from rag.errors import InputError
 from rag.load.text import decode_checked
 from rag.types import FileError, RawArticle
 
+_MIN_WORDS = 8
 _BLOCKS = (
     "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr",
     "table", "section", "article", "figure", "figcaption", "header", "footer", "dd", "dt",
@@ -108,7 +109,8 @@ def read_html(data: bytes, origin: str) -> Iterator[RawArticle | FileError]:
     page = decode_checked(data, origin)
     found, stated = _extract(page, origin)
     text = found.get("text") or ""
-    if not text.strip():
+    # trafilatura falls back to whatever text a page has; a menu is not an article
+    if len(text.split()) < _MIN_WORDS or not re.search(r"[.!?]", text):
         raise InputError(
             origin, "no article text found in the HTML page (is it a saved article page?)"
         )

@@ -27,15 +27,16 @@ _BOMS = (
 )
 
 
-def _looks_like_text(text: str) -> bool:
-    """No control characters besides line breaks and tabs, and mostly letters/digits/space."""
-    if not text:
-        return True
-    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\n\r\t\f")
-    if controls:
-        return False
-    plain = sum(1 for c in text if c.isalnum() or c.isspace())
-    return plain / len(text) > 0.6
+def _has_controls(text: str) -> bool:
+    """Control characters other than line breaks and tabs: the mark of binary data."""
+    return any(unicodedata.category(c) == "Cc" and c not in "\n\r\t\f" for c in text)
+
+
+def _mostly_ascii(text: str) -> bool:
+    """Latin-1 news text is mostly ASCII with a few accented letters and symbols; binary data
+    read as Windows-1252 is mostly symbols."""
+    plain = sum(1 for c in text if " " <= c <= "~" or c in "\n\r\t")
+    return plain / max(len(text), 1) > 0.7
 
 
 def decode(data: bytes, origin: str) -> str:
@@ -61,7 +62,7 @@ def decode(data: bytes, origin: str) -> str:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
         text = ""
-    if text and _looks_like_text(text):
+    if text and not _has_controls(text) and _mostly_ascii(text):
         return text
     raise InputError(
         origin,
@@ -77,7 +78,7 @@ def decode_checked(data: bytes, origin: str) -> str:
     text = decode(data, origin)
     if not text.strip():
         raise InputError(origin, "the file has only white space")
-    if not _looks_like_text(text[:4096]):
+    if _has_controls(text[:4096]):
         raise InputError(origin, f"binary file (control characters); Dateline reads {READS} files")
     return text
 
@@ -126,9 +127,10 @@ def _header_block(lines: list[str]) -> tuple[dict[str, str], int]:
         key = _HEADER_KEYS.get(match.group("key").strip().lower()) if match else None
         if match is None or key is None:
             break
-        fields[key] = match.group("value")
+        if match.group("value"):
+            fields[key] = match.group("value")  # "Date:" with nothing after it is no date
         i += 1
-    if not fields or (i < len(lines) and lines[i].strip()):
+    if i == first or (i < len(lines) and lines[i].strip()):
         # Not a header block unless it ends at a blank line (or the file): "Date: ..." could be
         # the first words of a paragraph.
         return {}, first
@@ -158,8 +160,8 @@ def _title_line(lines: list[str], start: int) -> tuple[str | None, int]:
         or not nxt
         or (width and len(line) + 1 + len(nxt.split(" ", 1)[0]) <= width and nxt[:1].isupper())
     )
-    if not stands_alone:
-        return None, start
+    if not stands_alone or not any(x.strip() for x in lines[i + 1 :]):
+        return None, start  # a lone line is the text itself, not a headline over nothing
     return line, i + 1
 
 

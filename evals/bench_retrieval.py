@@ -1,0 +1,160 @@
+"""Benchmark: retrieval quality and latency on MultiHop-RAG dev questions, Dateline vs naive.
+
+Run: .venv/bin/python evals/bench_retrieval.py [--store DIR] [--limit N] [--skip-naive]
+
+Scores follow the MultiHop-RAG paper: a retrieved chunk is a hit when a gold evidence fact
+(white space removed) is a substring of it; null questions are skipped. Reported per question
+type: Hits@4, Hits@10, MRR@10, MAP@10 and evidence recall@10 (share of gold facts in the top
+10). Every Dateline unit counted is one chunk of at most 256 wordpieces, as in the paper.
+The naive baseline is llama-index's SentenceSplitter(256, 20) + the same MiniLM + vector top-10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data" / "multihop-rag"
+
+from evals.metrics import (  # noqa: E402
+    evidence_recall_at_k,
+    hits_at_k,
+    latency_summary,
+    map_at_k,
+    mrr_at_k,
+)
+
+METRICS = ("hits@4", "hits@10", "mrr@10", "map@10", "evidence_recall@10")
+
+
+def score(search: Callable[[str], list[str]], queries: list[dict]) -> dict:
+    per_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    latencies = []
+    for q in queries:
+        t0 = time.perf_counter()
+        texts = search(q["query"])
+        latencies.append(time.perf_counter() - t0)
+        facts = [e["fact"] for e in q["evidence_list"]]
+        row = {
+            "hits@4": hits_at_k(texts, facts, 4),
+            "hits@10": hits_at_k(texts, facts, 10),
+            "mrr@10": mrr_at_k(texts, facts, 10),
+            "map@10": map_at_k(texts, facts, 10),
+            "evidence_recall@10": evidence_recall_at_k(texts, facts, 10),
+        }
+        for t in (q["question_type"].replace("_query", ""), "all"):
+            for m, v in row.items():
+                per_type[t][m].append(v)
+    table = {t: {m: statistics.fmean(v) for m, v in ms.items()} for t, ms in per_type.items()}
+    for t in table:
+        table[t]["n"] = len(per_type[t]["hits@10"])
+    return {"metrics": table, "latency": latency_summary(latencies)}
+
+
+def dateline_search(store: Path | None, corpus: Path, tmp: Path) -> Callable[[str], list[str]]:
+    from rag.config import load_settings
+    from rag.pipeline import Pipeline
+
+    settings = load_settings(data_dir=store or tmp / "dateline")
+    pipe = Pipeline(settings)
+    if pipe.stats()["articles"] == 0:
+        print(f"… ingesting {corpus} into {settings.data_dir}", file=sys.stderr, flush=True)
+        pipe.ingest([corpus])
+    pipe.retrieve("warm up the models and the BM25 index")
+    return lambda q: [h.chunk.text for h in pipe.retrieve(q, k=10)]
+
+
+def naive_search(corpus: Path, cache: Path) -> Callable[[str], list[str]]:
+    import chromadb
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from rag.embed import resolve_model_path
+
+    embed = HuggingFaceEmbedding(
+        model_name=str(resolve_model_path("all-MiniLM-L6-v2")), device="cpu"
+    )
+    client = chromadb.PersistentClient(
+        path=str(cache), settings=chromadb.Settings(anonymized_telemetry=False)
+    )
+    collection = client.get_or_create_collection("naive", embedding_function=None)
+    vstore = ChromaVectorStore(chroma_collection=collection)
+    if collection.count() == 0:
+        print(f"… building the naive index in {cache} (minutes)", file=sys.stderr, flush=True)
+        records = json.loads(corpus.read_text(encoding="utf-8"))
+        docs = [
+            Document(
+                text=r["body"],
+                metadata={
+                    "title": r["title"],
+                    "source": r["source"],
+                    "published_at": r["published_at"],
+                },
+            )
+            for r in records
+        ]
+        VectorStoreIndex.from_documents(
+            docs,
+            storage_context=StorageContext.from_defaults(vector_store=vstore),
+            embed_model=embed,
+            transformations=[SentenceSplitter(chunk_size=256, chunk_overlap=20)],
+        )
+    index = VectorStoreIndex.from_vector_store(vstore, embed_model=embed)
+    retriever = index.as_retriever(similarity_top_k=10)
+    return lambda q: [n.node.get_content() for n in retriever.retrieve(q)]
+
+
+def print_table(name: str, result: dict) -> None:
+    print(f"\n### {name}")
+    print("| type | n | " + " | ".join(METRICS) + " |")
+    print("|---|---|" + "---|" * len(METRICS))
+    for t in ("all", "inference", "comparison", "temporal"):
+        if t in result["metrics"]:
+            row = result["metrics"][t]
+            print(f"| {t} | {row['n']} | " + " | ".join(f"{row[m]:.3f}" for m in METRICS) + " |")
+    lat = result["latency"]
+    print(f"latency per question: p50 {lat['p50'] * 1000:.0f} ms, p95 {lat['p95'] * 1000:.0f} ms")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--corpus", type=Path, default=SHARED / "corpus.json")
+    p.add_argument("--queries", type=Path, default=SHARED / "dev_queries.json")
+    p.add_argument(
+        "--store", type=Path, default=None, help="a Dateline data dir holding the corpus"
+    )
+    p.add_argument("--naive-cache", type=Path, default=None, help="keep the naive index here")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--skip-naive", action="store_true")
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args()
+    queries = [q for q in json.loads(args.queries.read_text()) if q["evidence_list"]][: args.limit]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["dateline"] = score(dateline_search(args.store, args.corpus, Path(tmp)), queries)
+        print_table("Dateline (hybrid, outlet/date-aware)", results["dateline"])
+        if not args.skip_naive:
+            cache = args.naive_cache or Path(tmp) / "naive"
+            results["naive"] = score(naive_search(args.corpus, cache), queries)
+            print_table(
+                "naive llama-index (SentenceSplitter 256, MiniLM, vector top-10)", results["naive"]
+            )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -146,22 +146,13 @@ def _load_sentence_transformer(path: Path, backend: str) -> Any:
 
 
 def _load_onnx(path: Path, quantized: bool) -> Any:
-    from sentence_transformers import SentenceTransformer
+    from rag.embed_onnx import OnnxEmbedder, default_onnx_dir
 
-    file_name = "model_qint8_avx2.onnx" if quantized else "model.onnx"
-    onnx_file = path / "onnx" / file_name
-    if onnx_file.exists():
-        return SentenceTransformer(
-            str(path),
-            device="cpu",
-            backend="onnx",
-            local_files_only=True,
-            model_kwargs={"file_name": f"onnx/{file_name}"},
-        )
-    raise ModelError(
-        f"no ONNX export at {onnx_file}; run `dateline export-onnx` once, "
-        "or use DATELINE_EMBED_BACKEND=torch"
-    )
+    # The cache folder is named after the model, not after the folder inside its package.
+    name = next((n for n in PACKAGED_MODELS if resolve_model_path(n) == path), path.name)
+    # OnnxEmbedder has the encode() that SentenceTransformerEmbedder calls; it exports the
+    # model to ONNX on first use (a one-time step of a few seconds, cached).
+    return OnnxEmbedder(path, name=name, quantize=quantized, onnx_dir=default_onnx_dir(name))
 
 
 _REGISTRY: dict[str, Callable[[Settings], Embedder]] = {}

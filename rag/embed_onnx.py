@@ -20,6 +20,8 @@ from rag.errors import ModelError
 if TYPE_CHECKING:
     import numpy as np
 
+    from rag.config import Settings
+
 log = logging.getLogger(__name__)
 
 # Bump when the export code changes what it writes, so stale cached files are not reused.
@@ -192,9 +194,10 @@ def _export_fp32(model_dir: Path, dest: Path, *, fuse: bool) -> None:
 
     try:
         # Eager attention traces to plain MatMul/Softmax, the pattern ORT's fusion recognises.
-        model = AutoModel.from_pretrained(
-            str(model_dir), attn_implementation="eager", local_files_only=True
-        )
+        with _no_progress_bar():
+            model = AutoModel.from_pretrained(
+                str(model_dir), attn_implementation="eager", local_files_only=True
+            )
     except Exception as exc:  # a broken model folder must say which one
         raise ModelError(f"cannot load {model_dir} for ONNX export: {exc}") from exc
     model.eval()
@@ -241,15 +244,31 @@ def _fuse_bert(path: Path, num_heads: int, hidden_size: int) -> None:
     optimizer does not recognise this attention pattern; fused, fp32 runs ~15% faster)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
-    fused = optimize_model(
-        str(path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=0
-    )
-    stats = fused.get_fused_operator_statistics()
+    with _quiet_onnxruntime_logging():
+        fused = optimize_model(
+            str(path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=0
+        )
+        stats = fused.get_fused_operator_statistics()
     if stats.get("Attention", 0) == 0:
         # Unfused is still correct, only slower: keep it rather than fail the export.
         log.warning("ONNX export: attention fusion did not apply to %s; using it unfused", path)
         return
-    fused.save_model_to_file(str(path))
+    with _quiet_onnxruntime_logging():
+        fused.save_model_to_file(str(path))
+
+
+@contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    # transformers draws a weight-loading bar on stderr; a one-time export needs only its log line.
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _forward_inputs(model: Any) -> set[str]:
@@ -276,24 +295,37 @@ def _quiet_export_warnings() -> Iterator[None]:
         yield
 
 
+class _DropOnnxRuntimeChatter(logging.Filter):
+    """Drops ORT's export-time INFO records (one per graph node) and its pre-processing hint."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if f"{os.sep}onnxruntime{os.sep}" not in record.pathname:
+            return True
+        if "pre-processing before quantization" in record.getMessage():
+            return False  # shape pre-processing does not change weight-only quantization
+        return record.levelno >= logging.WARNING
+
+
 @contextmanager
-def _quiet_logging(*names: str) -> Iterator[None]:
-    """Keep ORT's quantizers from configuring the root logger or logging every graph node."""
+def _quiet_onnxruntime_logging() -> Iterator[None]:
+    """Keep ORT's optimizer and quantizers from flooding or reconfiguring the app's logging."""
     root = logging.getLogger()
+    # matmul_nbits_quantizer calls logging.basicConfig(level=INFO) on import; that is a no-op
+    # while the root logger has a handler, so give it one for the duration.
     guard = logging.NullHandler()
-    # matmul_nbits_quantizer calls logging.basicConfig(level=INFO) on import, which is a no-op
-    # when the root logger already has a handler.
+    chatter = _DropOnnxRuntimeChatter()
     root.addHandler(guard)
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
+    root.addFilter(chatter)  # records logged on the root logger itself (logging.info(...))
+    handlers = list(root.handlers)
+    for handler in handlers:  # records propagating from ORT's own loggers
+        handler.addFilter(chatter)
     try:
         yield
     finally:
+        for handler in handlers:
+            handler.removeFilter(chatter)
+        root.removeFilter(chatter)
         root.removeHandler(guard)
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
 
 
 def _quantize(src: Path, dest: Path, recipe: Int8Recipe) -> None:
@@ -309,8 +341,7 @@ def _quantize(src: Path, dest: Path, recipe: Int8Recipe) -> None:
 def _quantize_nbits(src: Path, dest: Path, recipe: Int8Recipe) -> None:
     import onnx
 
-    names = ("onnxruntime.quantization.matmul_nbits_quantizer", "onnxruntime.quantization")
-    with _quiet_logging(*names):
+    with _quiet_onnxruntime_logging():
         try:
             from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
         except ImportError as exc:  # it needs onnx-ir, which onnxruntime does not require
@@ -333,7 +364,7 @@ def _quantize_dynamic(src: Path, dest: Path, recipe: Int8Recipe) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _quiet_logging("onnxruntime.quantization"), _no_preprocess_hint():
+    with _quiet_onnxruntime_logging():
         quantize_dynamic(
             src,
             dest,
@@ -344,23 +375,6 @@ def _quantize_dynamic(src: Path, dest: Path, recipe: Int8Recipe) -> None:
             # Fused ops (com.microsoft) defeat ONNX shape inference; their outputs are float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
-
-
-@contextmanager
-def _no_preprocess_hint() -> Iterator[None]:
-    # quantize_dynamic logs a "consider pre-processing" hint on the root logger; shape
-    # pre-processing does not change dynamic MatMul quantization, so drop that one record.
-    class _Drop(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return "pre-processing before quantization" not in record.getMessage()
-
-    root = logging.getLogger()
-    drop = _Drop()
-    root.addFilter(drop)
-    try:
-        yield
-    finally:
-        root.removeFilter(drop)
 
 
 def _cpu_count() -> int:
@@ -449,14 +463,14 @@ class OnnxEmbedder:
                 path = ensure_onnx(
                     self.path, self.onnx_dir, quantize=self.quantize, options=self.options
                 )
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
-                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                options.log_severity_level = 3  # errors only: ORT warns about unused initialisers
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads = self.threads
+                opts.inter_op_num_threads = 1
+                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                opts.log_severity_level = 3  # errors only: ORT warns about unused initialisers
                 try:
                     session = ort.InferenceSession(
-                        str(path), options, providers=["CPUExecutionProvider"]
+                        str(path), opts, providers=["CPUExecutionProvider"]
                     )
                 except Exception as exc:  # a truncated or foreign file in the cache
                     raise ModelError(
@@ -515,17 +529,41 @@ class OnnxEmbedder:
         return self._embed(sentences, max(1, batch_size or self.batch_size))
 
 
+def onnx_embedder_for(settings: Settings, model_dir: Path) -> OnnxEmbedder:
+    """The embedder for DATELINE_EMBED_BACKEND=onnx or onnx-int8, cached under model_cache_dir."""
+    return OnnxEmbedder(
+        model_dir,
+        name=settings.embed_model,
+        quantize=settings.embed_backend == "onnx-int8",
+        batch_size=settings.embed_batch_size,
+        onnx_dir=default_onnx_dir(settings.embed_model, settings.model_cache_dir),
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot read {path}: {exc}; point DATELINE_EMBED_MODEL at a complete "
+            "sentence-transformers model folder"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} should hold a JSON object; the model folder looks damaged")
+    return data
+
+
 def _read_dim(model_dir: Path) -> int:
     pooling = model_dir / "1_Pooling" / "config.json"
     if pooling.exists():
-        return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-    return int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
+        return int(_read_json(pooling)["word_embedding_dimension"])
+    return int(_read_json(model_dir / "config.json")["hidden_size"])
 
 
 def _read_max_tokens(model_dir: Path) -> int:
     cfg = model_dir / "sentence_bert_config.json"
     if cfg.exists():
-        return int(json.loads(cfg.read_text()).get("max_seq_length", 256))
+        return int(_read_json(cfg).get("max_seq_length", 256))
     return 256
 
 
@@ -534,9 +572,7 @@ def _check_pooling(model_dir: Path) -> None:
     cfg = model_dir / "1_Pooling" / "config.json"
     if not cfg.exists():
         return  # plain transformers folder: sentence-transformers defaults to mean pooling too
-    modes = {
-        k for k, v in json.loads(cfg.read_text()).items() if k.startswith("pooling_mode_") and v
-    }
+    modes = {k for k, v in _read_json(cfg).items() if k.startswith("pooling_mode_") and v}
     if modes != {"pooling_mode_mean_tokens"}:
         raise ModelError(
             f"{cfg} asks for {', '.join(sorted(modes)) or 'no pooling'}; the ONNX embedder does "

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import ScriptedLLM, install_scripted_llm
 
 from rag import model_files
 from rag.config import Settings
@@ -27,6 +26,7 @@ from rag.llm import (
     is_loaded,
     register_llm,
 )
+from tests.fakes import ScriptedLLM, install_scripted_llm
 
 ASK = [
     Message("system", "You answer in one short sentence."),
@@ -65,7 +65,7 @@ def test_extractive_name_cannot_be_registered() -> None:
 def test_scripted_llm_through_the_registry() -> None:
     scripted = install_scripted_llm(["The council approved it [1]. END more", "second"])
     llm = get_llm(Settings(llm="scripted"))
-    assert llm is scripted
+    assert isinstance(llm, ScriptedLLM) and llm is scripted
     deltas = list(llm.stream(ASK, stop=["END"], max_tokens=9))
     assert len(deltas) >= 2
     assert "".join(deltas) == "The council approved it [1]. "

@@ -79,8 +79,12 @@ class BM25Index:
     """An in-memory BM25 index over (id, text) pairs."""
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        import logging
+
         import bm25s
 
+        # bm25s logs every index build at DEBUG/INFO; that is noise in a CLI.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         self.ids = list(ids)
         self._retriever: Any = None
         if self.ids:

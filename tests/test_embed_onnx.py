@@ -1,0 +1,215 @@
+"""ONNX embedder: export once, then match sentence-transformers' vectors (fp32 and int8)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.embed import SentenceTransformerEmbedder, resolve_model_path
+from rag.embed_onnx import OnnxEmbedder, default_onnx_dir, onnx_embedder_for, onnx_files
+from rag.errors import ModelError
+
+MODEL = "all-MiniLM-L6-v2"
+
+# News-like inputs of very different lengths: a headline, a query, a paragraph, and one far
+# past the model's 256-wordpiece window (the model truncates it; so must we, identically).
+TEXTS = [
+    "Fed holds rates steady.",
+    "Which company did TechCrunch report was fined by the FTC in November 2023?",
+    (
+        "WASHINGTON (Reuters) - The Federal Reserve left its benchmark overnight interest rate "
+        "unchanged on Wednesday but signalled it could still raise borrowing costs again this "
+        "year, as policymakers weighed a resilient labour market against cooling inflation. "
+        "Chair Jerome Powell told reporters the committee would proceed carefully."
+    ),
+    " ".join(
+        f"Paragraph {i}: Sam Bankman-Fried's lawyers argued that FTX's collapse followed a run "
+        "on deposits rather than fraud, while prosecutors pointed to billions of customer funds "
+        "moved to Alameda Research."
+        for i in range(12)
+    ),
+    "",
+]
+
+# Measured on 813 MultiHop-RAG chunks of ~200 wordpieces: int8 (8-bit MatMulNBits, blocks of
+# 32) vs torch fp32 cosine mean 0.9998, min 0.9996. The floor leaves room for short inputs.
+INT8_MIN_COSINE = 0.999
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A per-session home whose ~/.cache holds the exports (rag.embed's default location)."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(home: Path) -> Path:
+    return default_onnx_dir(MODEL, home / ".cache" / "dateline" / "models")
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    return resolve_model_path(MODEL)
+
+
+@pytest.fixture(scope="module")
+def fp32(model_dir: Path, onnx_dir: Path) -> OnnxEmbedder:
+    return OnnxEmbedder(model_dir, name=MODEL, onnx_dir=onnx_dir)
+
+
+@pytest.fixture(scope="module")
+def int8(model_dir: Path, onnx_dir: Path) -> OnnxEmbedder:
+    return OnnxEmbedder(model_dir, name=MODEL, quantize=True, onnx_dir=onnx_dir)
+
+
+@pytest.fixture(scope="module")
+def reference(model_dir: Path) -> np.ndarray:
+    """torch fp32 vectors from sentence-transformers itself."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(2)
+    model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    return np.asarray(model.encode(TEXTS, normalize_embeddings=True), dtype=np.float32)
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray((a * b).sum(axis=1))
+
+
+def test_fp32_matches_sentence_transformers(fp32: OnnxEmbedder, reference: np.ndarray) -> None:
+    vectors = fp32.embed_documents(TEXTS)
+    assert vectors.shape == (len(TEXTS), 384)
+    assert vectors.dtype == np.float32
+    assert _cosines(vectors, reference).min() > 0.9999
+
+
+def test_int8_stays_close_to_fp32(int8: OnnxEmbedder, reference: np.ndarray) -> None:
+    vectors = int8.embed_documents(TEXTS)
+    cosines = _cosines(vectors, reference)
+    assert cosines.min() > INT8_MIN_COSINE, cosines
+    # It really is the quantized graph, not the fp32 one under another name.
+    assert cosines.min() < 0.99999
+    assert int8.backend == "onnx-int8"
+
+
+def test_unit_vectors_in_input_order_across_batches(fp32: OnnxEmbedder) -> None:
+    # Batches of 2 over length-sorted inputs: every row must come back to its own position.
+    texts = [TEXTS[3], TEXTS[0], TEXTS[2], TEXTS[1], TEXTS[3][:300], "Nvidia earnings beat."]
+    batched = fp32.encode(texts, batch_size=2)
+    alone = np.stack([fp32.embed_query(t) for t in texts])
+    np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    assert _cosines(batched, alone).min() > 0.99999
+    # Different texts stay different (a shuffled order would pair them wrongly above).
+    assert float(batched[0] @ batched[1]) < 0.9
+
+
+def test_empty_input_gives_an_empty_matrix(fp32: OnnxEmbedder) -> None:
+    assert fp32.embed_documents([]).shape == (0, 384)
+
+
+def test_counts_tokens_like_the_torch_embedder(fp32: OnnxEmbedder) -> None:
+    torch_side = SentenceTransformerEmbedder(MODEL)
+    counts = fp32.count_tokens(TEXTS)
+    assert counts == torch_side.count_tokens(TEXTS)
+    assert counts[4] == 2  # [CLS] [SEP]
+    assert counts[3] > fp32.max_tokens == 256  # counted in full, though embedding truncates
+
+
+def test_export_is_cached(
+    fp32: OnnxEmbedder,
+    int8: OnnxEmbedder,
+    model_dir: Path,
+    onnx_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fp32.embed_query("warm")  # make sure both exports exist
+    int8.embed_query("warm")
+    files = onnx_files(model_dir, onnx_dir)
+    stamps = {p: p.stat().st_mtime_ns for p in (files.fp32, files.int8)}
+    with caplog.at_level(logging.INFO, logger="rag.embed_onnx"):
+        again = OnnxEmbedder(model_dir, name=MODEL, quantize=True, onnx_dir=onnx_dir)
+        again.embed_query("a second process would load the cached file")
+    assert not [r for r in caplog.records if "exporting" in r.getMessage()]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # Only the two graphs remain: no temp files left behind by the atomic writes.
+    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([files.fp32.name, files.int8.name])
+
+
+def test_first_use_exports_and_logs_the_one_time_step(
+    fp32: OnnxEmbedder,
+    model_dir: Path,
+    onnx_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fp32.embed_query("warm")
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    # Seed the fp32 graph so only the (quicker) int8 step runs here.
+    fp32_file = onnx_files(model_dir, onnx_dir).fp32
+    shutil.copy(fp32_file, fresh / fp32_file.name)
+    embedder = OnnxEmbedder(model_dir, name=MODEL, quantize=True, onnx_dir=fresh)
+    with caplog.at_level(logging.INFO, logger="rag.embed_onnx"):
+        vector = embedder.embed_query("Fed holds rates steady.")
+    assert onnx_files(model_dir, fresh).int8.is_file()
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+    messages = [r.getMessage() for r in caplog.records if r.name == "rag.embed_onnx"]
+    assert any("one-time step" in m for m in messages), messages
+    assert any("export done in" in m for m in messages), messages
+
+
+def test_rag_embed_onnx_backends_use_this_embedder(
+    home: Path, fp32: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rag.embed's default cache is ~/.cache/dateline/models: point ~ at this session's folder,
+    # where the fixtures already exported, so nothing is written to the real home.
+    monkeypatch.setenv("HOME", str(home))
+    for backend in ("onnx", "onnx-int8"):
+        embedder = SentenceTransformerEmbedder(MODEL, backend=backend, batch_size=4)
+        vectors = embedder.embed_documents(TEXTS[:3])
+        model: Any = embedder._model
+        assert isinstance(model, OnnxEmbedder)
+        assert model.quantize == (backend == "onnx-int8")
+        assert _cosines(vectors, fp32.embed_documents(TEXTS[:3])).min() > INT8_MIN_COSINE
+
+
+def test_settings_choose_backend_batch_and_cache_folder(model_dir: Path, tmp_path: Path) -> None:
+    settings = Settings(
+        embed_model=f"sentence-transformers/{MODEL}",
+        embed_backend="onnx-int8",
+        embed_batch_size=16,
+        model_cache_dir=tmp_path,
+    )
+    embedder = onnx_embedder_for(settings, model_dir)
+    assert embedder.quantize and embedder.backend == "onnx-int8"
+    assert embedder.batch_size == 16
+    assert embedder.onnx_dir == tmp_path / f"{MODEL}-onnx"
+    assert (embedder.dim, embedder.max_tokens) == (384, 256)
+
+
+def test_unsupported_pooling_is_refused(model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "cls-model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "config.json").write_text((model_dir / "config.json").read_text())
+    (folder / "1_Pooling" / "config.json").write_text(
+        '{"word_embedding_dimension": 384, "pooling_mode_cls_token": true, '
+        '"pooling_mode_mean_tokens": false}'
+    )
+    with pytest.raises(ModelError, match="mean pooling only"):
+        OnnxEmbedder(folder, onnx_dir=tmp_path / "out")
+
+
+def test_missing_tokenizer_names_the_file(model_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "no-tokenizer"
+    folder.mkdir()
+    (folder / "config.json").write_text((model_dir / "config.json").read_text())
+    embedder = OnnxEmbedder(folder, onnx_dir=tmp_path / "out")
+    with pytest.raises(ModelError, match=r"tokenizer\.json"):
+        embedder.count_tokens(["x"])

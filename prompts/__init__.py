@@ -32,3 +32,24 @@ def render(name: str, **values: str) -> str:
             f"unexpected {sorted(extra) or 'nothing'}"
         )
     return _VAR.sub(lambda m: values[m.group(1)], text)
+
+
+def load_dialogue(name: str) -> list[tuple[str, str]]:
+    """Worked examples as (role, text) turns from a file of '--- user ---' and
+    '--- assistant ---' sections (the fixed, cacheable start of a chat prompt)."""
+    turns: list[tuple[str, str]] = []
+    role: str | None = None
+    lines: list[str] = []
+    for line in load_prompt(name).splitlines():
+        m = re.fullmatch(r"--- (user|assistant) ---", line.strip())
+        if m:
+            if role is not None:
+                turns.append((role, "\n".join(lines).strip()))
+            role, lines = m.group(1), []
+        elif role is not None:
+            lines.append(line)
+    if role is not None:
+        turns.append((role, "\n".join(lines).strip()))
+    if not turns:
+        raise ConfigError(f"prompts/{name}.md has no '--- user ---' / '--- assistant ---' turns")
+    return turns

@@ -224,8 +224,11 @@ class _Answering:
                 yield from stream_text(text)
             parts.append(text)
         else:
+            from prompts import load_dialogue
+
             messages = [
                 Message("system", render("answer_system")),
+                *(Message(role, text) for role, text in load_dialogue("answer_examples")),
                 Message(
                     "user",
                     render("answer_user", question=plan.question, sources=format_sources(sources)),
@@ -315,7 +318,7 @@ class _Answering:
         checked = verify(
             sentences, by_n, self.similarity, judge=self._judge(), mode=self.settings.verify_mode
         )
-        if not checked.supported:
+        if not checked.supported or not _answers_the_kind_asked(plan.question, checked.checks):
             return self._abstain(question, standalone, hits, timings, checks=checked.checks)
         # Renumber the citations that survive 1..n in order of appearance.
         order = _numbering(checked.text, checked.cited)
@@ -365,6 +368,19 @@ class _Answering:
             retrieved=tuple(hits),
             timings=timings,
         )
+
+
+def _answers_the_kind_asked(question: str, checks: Sequence[Any]) -> bool:
+    """A question that only asks for amounts, counts or dates ("What did it cost?") is not
+    answered by supported sentences that hold none: a small model's "The contingent cost
+    [1]." restates the question, and its citation is on topic, but it says nothing."""
+    from rag.answer import expected_type, fits_type, question_clauses, strip_markers
+
+    wanted = [expected_type(c) for c in question_clauses(question)]
+    if not wanted or any(w not in ("money", "number", "date") for w in wanted):
+        return True
+    supported = [strip_markers(c.text) for c in checks if c.supported and c.citations]
+    return any(fits_type(text, w) for text in supported for w in wanted)
 
 
 def _numbering(text: str, known: Collection[int]) -> dict[int, int]:

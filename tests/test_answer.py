@@ -32,7 +32,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def _number_of(messages: Sequence[Message], needle: str) -> int:
     """The [n] the prompt gave the source sentence containing `needle`."""
     prompt = messages[-1].content
-    for line in prompt.splitlines():
+    for line in prompt.splitlines():  # the last message: the worked examples come before
         m = re.match(r"\[(\d+)\] (.*) \[\1\]$", line)
         if m and needle in m.group(2):
             return int(m.group(1))
@@ -191,3 +191,31 @@ def test_verification_entries_use_the_answers_numbering(seeded: Settings) -> Non
             assert f"[{n}]" in check.text and f"[{n}]" in answer.answer
         if "225" in check.text:
             assert "225 deaths" in by_n[check.citations[0]].text
+
+
+@pytest.mark.slow
+def test_local_model_answers_the_seed_question_with_verified_citations(seeded: Settings) -> None:
+    from rag.errors import ModelError
+    from rag.model_files import check_local_model_available
+
+    local = seeded.with_(llm="local")
+    try:
+        check_local_model_available(local)
+    except ModelError as exc:
+        pytest.skip(f"the local model is not installed: {exc}")
+    answer = Pipeline(local).ask(SEED_Q)
+    assert not answer.abstained, answer.answer
+    assert "225" in answer.answer
+    cited = [c.text for c in answer.citations if c.verified]
+    assert any("225 deaths" in t for t in cited), answer.to_json()
+    assert Pipeline(local).ask("What did the CSTO contingent cost?").abstained
+
+
+def test_on_topic_reply_without_the_asked_amount_abstains(seeded: Settings) -> None:
+    def reply(messages: Sequence[Message]) -> str:
+        n = _number_of(messages, "CSTO contingent")
+        return f"The CSTO contingent cost [{n}]."
+
+    install_scripted_llm(reply)
+    answer = Pipeline(seeded.with_(llm="scripted")).ask("What did the CSTO contingent cost?")
+    assert answer.abstained

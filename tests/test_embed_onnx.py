@@ -37,9 +37,10 @@ TEXTS = [
     "",
 ]
 
-# Measured on 813 MultiHop-RAG chunks of ~200 wordpieces: int8 (8-bit MatMulNBits, blocks of
-# 32) vs torch fp32 cosine mean 0.9998, min 0.9996. The floor leaves room for short inputs.
-INT8_MIN_COSINE = 0.999
+# Measured on MultiHop-RAG (7,187 chunks of ~200 wordpieces): int8 (8-bit MatMulNBits, blocks
+# of 32) vs torch fp32 cosine mean 0.9998, min 0.9994; the empty string here gives 0.9991.
+# quantize_dynamic's int8 (min 0.977 per-channel, 0.89 per-tensor) falls well below the floor.
+INT8_MIN_COSINE = 0.998
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,39 @@ def check_claim(
     return False, max(best, recall), "the cited sentence(s) do not say this"
 
 
+def _context(source: SourceSentence) -> str:
+    a = source.article
+    return (
+        f"{a.title} {a.source} {a.published_at:%B %Y}"
+        if a.published_at
+        else f"{a.title} {a.source}"
+    )
+
+
+def _find_support(
+    claim: str, sources: dict[int, SourceSentence], similarity: Similarity
+) -> int | None:
+    """The source sentence that best supports an uncited claim, if any passes the checks."""
+    numbers_ = list(sources)
+    sims = similarity(claim, [sources[n].sentence.text for n in numbers_])
+    ranked = sorted(zip(sims, numbers_, strict=True), reverse=True)[:2]
+    for _sim, n in ranked:
+        ok, _score, _reason = check_claim(
+            claim, [sources[n].sentence.text], _context(sources[n]), similarity
+        )
+        if ok:
+            return n
+    return None
+
+
+def _add_marker(sentence: str, n: int) -> str:
+    """'... authorities.' → '... authorities [3].'"""
+    text = sentence.rstrip()
+    if text and text[-1] in ".!?":
+        return f"{text[:-1]} [{n}]{text[-1]}"
+    return f"{text} [{n}]"
+
+
 def verify(
     answer_sentences: Sequence[str],
     sources: dict[int, SourceSentence],
@@ -103,14 +136,15 @@ def verify(
             checks.append(SentenceCheck(raw, (), True, 1.0, "direct answer"))
             kept.append(raw)
             continue
+        if not nums:
+            # Small models often write a true sentence and forget its [n]: cite the source
+            # sentence that supports it, if one passes the same checks; else it stays uncited.
+            found = _find_support(claim, sources, similarity)
+            if found is not None:
+                nums = [found]
+                raw = _add_marker(raw, found)
         evidence = [sources[n].sentence.text for n in nums]
-        context = " ".join(
-            f"{sources[n].article.title} {sources[n].article.source} "
-            f"{sources[n].article.published_at:%B %Y}"
-            if sources[n].article.published_at
-            else f"{sources[n].article.title} {sources[n].article.source}"
-            for n in nums
-        )
+        context = " ".join(_context(sources[n]) for n in nums)
         ok, score, reason = check_claim(claim, evidence, context, similarity)
         if ok and judge is not None and not judge(claim, " ".join(evidence)):
             ok, reason = False, "the judge model found no support"

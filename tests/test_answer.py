@@ -219,3 +219,20 @@ def test_on_topic_reply_without_the_asked_amount_abstains(seeded: Settings) -> N
     install_scripted_llm(reply)
     answer = Pipeline(seeded.with_(llm="scripted")).ask("What did the CSTO contingent cost?")
     assert answer.abstained
+
+
+def test_uncited_true_claim_gets_its_supporting_sentence_and_invented_one_does_not(
+    seeded: Settings,
+) -> None:
+    install_scripted_llm(
+        ["Official figures report 225 deaths and over 4,500 injuries. The CSTO paid 9 billion."]
+    )
+    answer = Pipeline(seeded.with_(llm="scripted")).ask(SEED_Q)
+    assert not answer.abstained
+    good, bad = answer.verification
+    assert good.supported and good.citations
+    assert "225 deaths" in next(c.text for c in answer.citations if c.n == good.citations[0])
+    assert not bad.supported and not bad.citations
+    assert answer.answer.startswith(
+        "Official figures report 225 deaths and over 4,500 injuries [1]."
+    )

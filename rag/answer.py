@@ -7,72 +7,26 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.types import Article, Citation, Hit, Sentence
+from vectorstore.lexical import STOPWORDS
 
 ABSTAIN_TOKEN = "INSUFFICIENT"
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*")
-_STOP = frozenset(
+# The lexical index's stop words, plus question words that carry no content.
+_STOP = STOPWORDS | frozenset(
     [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "that",
-        "the",
-        "their",
-        "them",
-        "they",
-        "this",
-        "to",
-        "was",
-        "were",
-        "which",
-        "who",
-        "whom",
-        "will",
-        "with",
-        "you",
-        "what",
-        "when",
-        "where",
-        "why",
-        "did",
-        "does",
-        "do",
-        "many",
-        "much",
-        "any",
-        "there",
         "about",
         "after",
+        "any",
         "before",
+        "many",
+        "much",
         "than",
         "then",
+        "there",
         "these",
         "those",
+        "whom",
     ]
 )
 

@@ -64,22 +64,21 @@ def run_dateline(corpus: Path, queries: Path, n_queries: int, backend: str) -> d
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), embed_backend=backend)
         pipe = Pipeline(settings)
+        from rag.embed import get_embedder
+
+        embedder = get_embedder(settings)
+        # Load the model (and make the one-time ONNX export) before the clock starts; the
+        # naive pipeline's model is loaded before its clock too.
+        embedder.embed_documents(["warm up"])
         t0 = time.perf_counter()
         report = pipe.ingest([corpus])
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
         again = pipe.ingest([corpus])
         second = time.perf_counter() - t0
-        from rag.chunk import chunk_header
-        from rag.embed import get_embedder
-
-        embedder = get_embedder(settings)
         chunks = pipe.store.all_chunks()
-        articles = {a.id: a for a in (pipe.article(i) for i in {c.article_id for c in chunks}) if a}
-        sizes = embedder.count_tokens(
-            [chunk_header(articles[c.article_id]) + "\n" + c.text for c in chunks]
-        )
-        body_sizes = embedder.count_tokens([c.text for c in chunks])
+        # What the embedder saw: each chunk's text (rag.ingest.embed_chunks).
+        sizes = body_sizes = embedder.count_tokens([c.text for c in chunks])
 
         def search(q: str) -> list[str]:
             return [c.text for c, _s in pipe.store.vector_search(embedder.embed_query(q), 10)]
@@ -118,6 +117,8 @@ def run_naive(corpus: Path, queries: Path, n_queries: int) -> dict[str, Any]:
     model_path = resolve_model_path("all-MiniLM-L6-v2")
     records = json.loads(corpus.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
+        embed = HuggingFaceEmbedding(model_name=str(model_path), device="cpu")
+        embed.get_text_embedding("warm up")
         t0 = time.perf_counter()
         docs = [
             Document(
@@ -137,7 +138,6 @@ def run_naive(corpus: Path, queries: Path, n_queries: int) -> dict[str, Any]:
         storage = StorageContext.from_defaults(
             vector_store=ChromaVectorStore(chroma_collection=collection)
         )
-        embed = HuggingFaceEmbedding(model_name=str(model_path), device="cpu")
         splitter = SentenceSplitter(chunk_size=256, chunk_overlap=20)
         index = VectorStoreIndex.from_documents(
             docs, storage_context=storage, embed_model=embed, transformations=[splitter]
@@ -209,7 +209,9 @@ def main() -> None:
     p.add_argument("--queries", type=Path, default=SHARED / "dev_queries.json")
     p.add_argument("--queries-n", type=int, default=200, help="dev questions for the quality check")
     p.add_argument("--limit", type=int, default=None, help="only the first N articles")
-    p.add_argument("--backends", default="torch", help="Dateline embed backends, comma-separated")
+    p.add_argument(
+        "--backends", default="onnx-int8", help="Dateline embed backends, comma-separated"
+    )
     p.add_argument("--skip-naive", action="store_true")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--part", default=None, help=argparse.SUPPRESS)

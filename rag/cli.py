@@ -67,7 +67,11 @@ def ingest(
 
     pipe = _pipeline()
     console = Console(stderr=True)
-    labels = {"read": "Reading files", "embed": "Embedding chunks"}
+    labels = {
+        "read": "Reading files",
+        "split": "Splitting sentences",
+        "embed": "Embedding chunks",
+    }
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -362,7 +366,11 @@ def eval_questions(
         TimeRemainingColumn(),
     )
     if corpus:
-        labels = {"read": "Reading the corpus", "embed": "Embedding chunks"}
+        labels = {
+            "read": "Reading the corpus",
+            "split": "Splitting sentences",
+            "embed": "Embedding chunks",
+        }
         with Progress(*columns, console=console) as bar:
             tasks: dict[str, TaskID] = {}
 

@@ -37,10 +37,14 @@ class Settings:
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 for a Chroma server
     collection: str = "dateline"  # prefix of the Chroma collections
     embed_model: str = "all-MiniLM-L6-v2"  # a name known to rag.embed or a local model folder
-    embed_backend: str = "torch"  # torch | onnx | onnx-int8
+    # onnx-int8 embeds ~2.5x faster than torch here with the same retrieval scores (README).
+    embed_backend: str = "onnx-int8"  # onnx-int8 | onnx | torch
     embed_batch_size: int = 64
-    chunk_max_tokens: int = 200  # wordpieces per chunk, well inside MiniLM's 256 window
-    chunk_overlap_sentences: int = 1
+    # Wordpieces of sentence text per chunk (+[CLS]/[SEP] fits MiniLM's 256 window), no overlap:
+    # on the MultiHop dev questions this beat 200 + 1-sentence overlap + an embedded title
+    # header on Hits@10 and evidence recall, with 26% fewer wordpieces to embed (README).
+    chunk_max_tokens: int = 250
+    chunk_overlap_sentences: int = 0
     max_file_mb: float = 20.0
     llm: str = "local"  # local | openai | ollama | extractive
     llm_model: str | None = None  # model name for openai/ollama, a GGUF path for local

@@ -56,7 +56,7 @@ def resolve_model_path(name: str) -> Path:
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers on CPU; `backend` is torch, onnx or onnx-int8."""
+    """sentence-transformers with torch on CPU (the ONNX backends live in rag.embed_onnx)."""
 
     def __init__(self, model: str, backend: str = "torch", batch_size: int = 64) -> None:
         self.name = model
@@ -136,27 +136,15 @@ def _load_sentence_transformer(path: Path, backend: str) -> Any:
     import torch
     from sentence_transformers import SentenceTransformer
 
+    if backend != "torch":  # the ONNX backends are rag.embed_onnx.OnnxEmbedder (get_embedder)
+        raise UnknownBackendError("sentence-transformers backend", backend, ["torch"])
     # Two cores: more threads than cores only adds contention.
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
-    if backend == "torch":
-        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
-    if backend in ("onnx", "onnx-int8"):
-        return _load_onnx(path, quantized=backend == "onnx-int8")
-    raise UnknownBackendError("embedding backend", backend, ["torch", "onnx", "onnx-int8"])
-
-
-def _load_onnx(path: Path, quantized: bool) -> Any:
-    from rag.embed_onnx import OnnxEmbedder, default_onnx_dir
-
-    # The cache folder is named after the model, not after the folder inside its package.
-    name = next((n for n in PACKAGED_MODELS if resolve_model_path(n) == path), path.name)
-    # OnnxEmbedder has the encode() that SentenceTransformerEmbedder calls; it exports the
-    # model to ONNX on first use (a one-time step of a few seconds, cached).
-    return OnnxEmbedder(path, name=name, quantize=quantized, onnx_dir=default_onnx_dir(name))
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
 
 _REGISTRY: dict[str, Callable[[Settings], Embedder]] = {}
-_CACHE: dict[tuple[str, str, int], Embedder] = {}
+_CACHE: dict[tuple[str, str, int, str], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -167,14 +155,32 @@ def register_embedder(name: str, factory: Callable[[Settings], Embedder]) -> Non
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name, loaded once per process."""
-    key = (settings.embed_model, settings.embed_backend, settings.embed_batch_size)
+    key = (
+        settings.embed_model,
+        settings.embed_backend,
+        settings.embed_batch_size,
+        str(settings.model_cache_dir),
+    )
     with _CACHE_LOCK:
         if key not in _CACHE:
-            factory = _REGISTRY.get(settings.embed_model)
-            if factory is not None:
-                _CACHE[key] = factory(settings)
-            else:
-                _CACHE[key] = SentenceTransformerEmbedder(
-                    settings.embed_model, settings.embed_backend, settings.embed_batch_size
-                )
+            _CACHE[key] = _build(settings)
         return _CACHE[key]
+
+
+def _build(settings: Settings) -> Embedder:
+    factory = _REGISTRY.get(settings.embed_model)
+    if factory is not None:
+        return factory(settings)
+    if settings.embed_backend in ("onnx", "onnx-int8"):
+        # ONNX Runtime straight away: no torch or sentence-transformers import at run time,
+        # and the exported graph is cached under the settings' model cache folder.
+        from rag.embed_onnx import onnx_embedder_for
+
+        return onnx_embedder_for(settings, resolve_model_path(settings.embed_model))
+    if settings.embed_backend != "torch":
+        raise UnknownBackendError(
+            "embedding backend", settings.embed_backend, ["torch", "onnx", "onnx-int8"]
+        )
+    return SentenceTransformerEmbedder(
+        settings.embed_model, settings.embed_backend, settings.embed_batch_size
+    )

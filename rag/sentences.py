@@ -159,7 +159,9 @@ def _pysbd_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         return [(start, end)]
     spans: list[tuple[int, int]] = []
     pos = start
-    for segment in _segmenter().segment(text[start:end]):
+    # processor().process() is what segment() runs, minus its char-span pass, which compiles
+    # one regex per sentence (re.escape of the sentence) only to locate it; we locate it below.
+    for segment in _segmenter().processor(text[start:end]).process():
         piece = segment.strip()
         found = text.find(piece, pos, end) if piece else -1
         if found < 0:

@@ -16,6 +16,8 @@ Judge = Callable[[str, str], bool]  # (claim, evidence) → supported?
 MIN_SIMILARITY = 0.55
 # Share of a claim's content words found in its evidence that counts as a close restatement.
 MIN_WORD_RECALL = 0.6
+# Uncited claims: sentence pairs tried among this many most similar source sentences.
+PAIR_CANDIDATES = 4
 
 _NUM = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?")
 _YEAR_OR_MONTH = re.compile(
@@ -89,26 +91,62 @@ def _context(source: SourceSentence) -> str:
 
 def _find_support(
     claim: str, sources: dict[int, SourceSentence], similarity: Similarity
-) -> int | None:
-    """The source sentence that best supports an uncited claim, if any passes the checks."""
+) -> list[int]:
+    """The source sentence(s) that support an uncited claim and pass the checks, else [].
+
+    One sentence first; then two from different articles, because a comparison claim ("A
+    reported X, and B reported Y") is stated by no single report but by one from each.
+    """
     numbers_ = list(sources)
     sims = similarity(claim, [sources[n].sentence.text for n in numbers_])
-    ranked = sorted(zip(sims, numbers_, strict=True), reverse=True)[:2]
-    for _sim, n in ranked:
+    ranked = [n for _sim, n in sorted(zip(sims, numbers_, strict=True), reverse=True)]
+    single: list[int] = []
+    for n in ranked[:2]:
         ok, _score, _reason = check_claim(
             claim, [sources[n].sentence.text], _context(sources[n]), similarity
         )
         if ok:
-            return n
-    return None
+            if not _names_missing(claim, [sources[n]]):
+                return [n]
+            # It passed, but names in the claim are not in it: another report may hold them.
+            single = single or [n]
+    top = ranked[:PAIR_CANDIDATES]
+    for i, a in enumerate(top):
+        for b in top[i + 1 :]:
+            if sources[a].article.id == sources[b].article.id:
+                continue
+            pair = sorted((a, b))
+            ok, _score, _reason = check_claim(
+                claim,
+                [sources[n].sentence.text for n in pair],
+                " ".join(_context(sources[n]) for n in pair),
+                similarity,
+            )
+            # Each sentence must carry part of the claim (no passenger citations), and a pair
+            # replaces a passing single sentence only when it holds all the claim's names.
+            carried = all(
+                content_words(claim) & content_words(sources[n].sentence.text) for n in pair
+            )
+            if (ok and carried) and (
+                not single or not _names_missing(claim, [sources[n] for n in pair])
+            ):
+                return pair
+    return single
 
 
-def _add_marker(sentence: str, n: int) -> str:
-    """'... authorities.' → '... authorities [3].'"""
+def _names_missing(claim: str, cited: Sequence[SourceSentence]) -> bool:
+    """Whether a name of the claim (capitalised, not its first word) is in none of them."""
+    text = " ".join(f"{s.sentence.text} {_context(s)}" for s in cited).lower()
+    return any(m.group(0).lower() not in text for m in _CAP.finditer(claim) if m.start() > 0)
+
+
+def _add_markers(sentence: str, ns: Sequence[int]) -> str:
+    """'... authorities.' → '... authorities [3][5].'"""
     text = sentence.rstrip()
+    marks = "".join(f"[{n}]" for n in ns)
     if text and text[-1] in ".!?":
-        return f"{text[:-1]} [{n}]{text[-1]}"
-    return f"{text} [{n}]"
+        return f"{text[:-1]} {marks}{text[-1]}"
+    return f"{text} {marks}"
 
 
 def verify(
@@ -139,10 +177,9 @@ def verify(
         if not nums:
             # Small models often write a true sentence and forget its [n]: cite the source
             # sentence that supports it, if one passes the same checks; else it stays uncited.
-            found = _find_support(claim, sources, similarity)
-            if found is not None:
-                nums = [found]
-                raw = _add_marker(raw, found)
+            nums = _find_support(claim, sources, similarity)
+            if nums:
+                raw = _add_markers(raw, nums)
         evidence = [sources[n].sentence.text for n in nums]
         context = " ".join(_context(sources[n]) for n in nums)
         ok, score, reason = check_claim(claim, evidence, context, similarity)

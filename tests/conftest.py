@@ -17,10 +17,16 @@ SAMPLES = ROOT / "samples"
 SEED = DATA / "load_seed_menafn.txt"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the session: the ONNX export of the embedder is made once."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, model_cache: Path) -> Settings:
     """A fresh embedded Chroma store in a temp dir; the extractive answerer."""
-    return Settings(data_dir=tmp_path / "data", llm="extractive", model_cache_dir=tmp_path / "m")
+    return Settings(data_dir=tmp_path / "data", llm="extractive", model_cache_dir=model_cache)
 
 
 @pytest.fixture(autouse=True)

@@ -22,8 +22,10 @@ SEED_Q = (
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("store"), llm="extractive")
+def seeded(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("store"), llm="extractive", model_cache_dir=model_cache
+    )
     report = Pipeline(settings).ingest([SEED])
     assert report.ok and len(report.added) == 1
     return settings

@@ -29,9 +29,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+def pipeline(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Pipeline:
     root = tmp_path_factory.mktemp("api")
-    settings = Settings(data_dir=root / "data", llm="extractive", model_cache_dir=root / "m")
+    settings = Settings(data_dir=root / "data", llm="extractive", model_cache_dir=model_cache)
     pipe = Pipeline(settings)
     assert pipe.ingest([SEED]).ok
     return pipe

@@ -30,13 +30,13 @@ TIMEOUT_MS = 90_000  # answers on 2 shared cores: the first loads the embedder
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Iterator[RunningServer]:
     root = tmp_path_factory.mktemp("browser")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     settings = Settings(
-        data_dir=root / "data", llm="extractive", model_cache_dir=root / "m", port=port
+        data_dir=root / "data", llm="extractive", model_cache_dir=model_cache, port=port
     )
     pipeline = Pipeline(settings)
     assert pipeline.ingest([SEED]).ok

@@ -51,8 +51,12 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def test_ingest_and_answer_through_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, chroma_url=chroma_url, llm="extractive")
+def test_ingest_and_answer_through_a_chroma_server(
+    chroma_url: str, tmp_path: Path, model_cache: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, chroma_url=chroma_url, llm="extractive", model_cache_dir=model_cache
+    )
     pipe = Pipeline(settings)
     report = pipe.ingest([SEED])
     assert report.ok and len(report.added) == 1

@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from rag.chunk import chunk_header, make_chunks
+from rag.chunk import make_chunks
 from rag.config import Settings
 from rag.embed import get_embedder
 from rag.types import Article, Sentence
@@ -63,5 +63,14 @@ def test_overlong_sentence_is_its_own_chunk_and_progress_is_made() -> None:
     assert [(c.sentence_start, c.sentence_end) for c in chunks] == [(0, 1), (1, 2), (2, 3)]
 
 
-def test_header_names_title_outlet_and_date() -> None:
-    assert chunk_header(_article(["One."])) == "Title (Outlet, January 3, 2024)"
+def test_default_chunks_tile_the_article_without_overlap() -> None:
+    count = get_embedder(Settings()).count_tokens
+    article = _article([_words(30, f"s{k}w") for k in range(40)])
+    chunks = make_chunks(article, count)
+    assert len(chunks) > 2
+    assert chunks[0].sentence_start == 0 and chunks[-1].sentence_end == len(article.sentences)
+    for prev, nxt in itertools.pairwise(chunks):
+        assert nxt.sentence_start == prev.sentence_end  # each sentence in exactly one chunk
+    sizes = count([c.text for c in chunks])
+    assert max(sizes) <= 252  # 250 of text + [CLS] and [SEP]: inside MiniLM's 256 window
+    assert max(sizes) > 200  # and the budget is used, not left half empty

@@ -63,10 +63,14 @@ METRIC_KEYS = (
 
 
 @pytest.fixture(scope="module")
-def store_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def store_settings(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
     # The same values `dateline eval --store DIR --llm extractive` builds, so the CLI test
     # gets this very pipeline from get_pipeline (one Chroma client per folder per process).
-    return Settings(data_dir=tmp_path_factory.mktemp("evalrun") / "data", llm="extractive")
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("evalrun") / "data",
+        llm="extractive",
+        model_cache_dir=model_cache,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -343,8 +347,10 @@ def test_select_questions_samples_then_limits() -> None:
 
 
 def test_cli_eval_runs_and_refuses_a_mismatched_resume(
-    pipeline: Pipeline, store_settings: Settings, tmp_path: Path
+    pipeline: Pipeline, store_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The CLI reads its settings from the environment: the same model cache as the fixture.
+    monkeypatch.setenv("DATELINE_MODEL_CACHE_DIR", str(store_settings.model_cache_dir))
     out = tmp_path / "cli-run"
     base = ["eval", str(SMALL), "--store", str(store_settings.data_dir), "--out", str(out)]
     base += ["--judge", "lexical"]

@@ -8,11 +8,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.store import NewsStore
+from rag.types import Sentence
 from tests.conftest import ROOT, SEED
 
 BODY = (
@@ -76,7 +78,9 @@ def test_seed_article_is_stored_with_exact_sentence_offsets(settings: Settings) 
     assert stats["sentences"] == len(article.sentences)
 
 
-def test_reingest_stores_nothing_new(settings: Settings, tmp_path: Path) -> None:
+def test_reingest_stores_nothing_new(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pipe = Pipeline(settings)
     src = _records(
         tmp_path, "a.json", [_record(), _record(url="https://example.com/b", body=BODY + " More.")]
@@ -84,10 +88,36 @@ def test_reingest_stores_nothing_new(settings: Settings, tmp_path: Path) -> None
     first = pipe.ingest([src, SEED])
     assert len(first.added) == 3
     n_chunks = _consistent(pipe.store)
-    again = pipe.ingest([src, SEED])
+    # Unchanged articles are recognised by their hash before the (slow) sentence splitting.
+    import rag.sentences
+
+    split_calls: list[str] = []
+    real_split = rag.sentences.split_sentences
+
+    def counting_split(text: str) -> tuple[Sentence, ...]:
+        split_calls.append(text)
+        return real_split(text)
+
+    monkeypatch.setattr(rag.sentences, "split_sentences", counting_split)
+    stages: list[str] = []
+    again = pipe.ingest([src, SEED], progress=lambda stage, _n, _t: stages.append(stage))
     assert (len(again.added), len(again.updated), len(again.unchanged)) == (0, 0, 3)
     assert again.chunks_written == 0
     assert _consistent(pipe.store) == n_chunks
+    assert split_calls == [] and set(stages) == {"read"}
+    # A changed article is split (and reported as progress), the two unchanged are not.
+    changed = _records(
+        tmp_path,
+        "a.json",
+        [
+            _record(body=BODY + " Changed."),
+            _record(url="https://example.com/b", body=BODY + " More."),
+        ],
+    )
+    third = pipe.ingest([changed, SEED], progress=lambda stage, _n, _t: stages.append(stage))
+    assert len(third.updated) == 1 and len(third.unchanged) == 2
+    assert len(split_calls) == 1 and "Changed." in split_calls[0]
+    assert {"split", "embed"} <= set(stages)
 
 
 def test_changed_article_replaces_its_chunks(settings: Settings, tmp_path: Path) -> None:
@@ -187,14 +217,20 @@ CHILD = textwrap.dedent(
     chroma.ChromaCollection.upsert = upsert
     from rag.config import Settings
     from rag.pipeline import Pipeline
-    Pipeline(Settings(data_dir=Path({data!r}))).ingest([{src!r}])
+    Pipeline(Settings(data_dir=Path({data!r}), model_cache_dir=Path({cache!r}))).ingest([{src!r}])
     """
 )
 
 
 def _child_ingest(settings: Settings, src: Path, *, crash: bool) -> int:
     # Another process, as a real crash would be (and Chroma allows one client per folder).
-    code = CHILD.format(root=str(ROOT), data=str(settings.data_dir), src=str(src), crash=crash)
+    code = CHILD.format(
+        root=str(ROOT),
+        data=str(settings.data_dir),
+        cache=str(settings.model_cache_dir),
+        src=str(src),
+        crash=crash,
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode in (0, 9), proc.stderr
     return proc.returncode

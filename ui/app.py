@@ -172,7 +172,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
                 gr.skip(),
                 gr.skip(),
             )
-        labels = {"read": "Reading files", "embed": "Embedding"}
+        labels = {"read": "Reading files", "split": "Splitting sentences", "embed": "Embedding"}
 
         def tick(stage: str, done: int, total: int | None) -> None:
             progress((done, total), desc=labels.get(stage, stage), unit="items")

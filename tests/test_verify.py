@@ -1,0 +1,83 @@
+"""Verification of uncited claims: one supporting sentence, or one from each of two reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rag.answer import SourceSentence
+from rag.config import Settings
+from rag.embed import get_embedder
+from rag.types import Article, Sentence
+from rag.verify import Similarity, verify
+
+
+def _source(n: int, article_id: str, outlet: str, text: str) -> SourceSentence:
+    article = Article(
+        id=article_id,
+        text=text,
+        sentences=(Sentence(0, 0, len(text), text),),
+        title=f"{outlet} report",
+        source=outlet,
+        published_at=datetime(2023, 10, 2, tzinfo=UTC),
+        url=None,
+        origin="test",
+        content_hash=article_id * 2,
+    )
+    return SourceSentence(n=n, article=article, sentence=article.sentences[0], score=1.0)
+
+
+@pytest.fixture(scope="module")
+def similarity(tmp_path_factory: pytest.TempPathFactory) -> Similarity:
+    cache: Path = tmp_path_factory.mktemp("models")
+    embedder = get_embedder(Settings(model_cache_dir=cache))
+
+    def sim(text: str, others: Sequence[str]) -> list[float]:
+        vecs = embedder.embed_documents([text, *others])
+        return [float(x) for x in vecs[1:] @ vecs[0]]
+
+    return sim
+
+
+SOURCES = {
+    1: _source(
+        1, "a1", "Sporting News", "Derrick Henry did not return to the game after a head injury."
+    ),
+    2: _source(2, "a1", "Sporting News", "The Titans lost the game 27-3 on Sunday."),
+    3: _source(
+        3,
+        "b2",
+        "The Sydney Morning Herald",
+        "Nathan Murphy did not play on in the grand final after a concussion.",
+    ),
+    4: _source(4, "c3", "TechCrunch", "Apple unveiled a new laptop at its annual event."),
+}
+
+
+def test_a_comparison_claim_is_cited_to_one_sentence_from_each_report(
+    similarity: Similarity,
+) -> None:
+    claim = (
+        "Yes. Derrick Henry did not return to the game after a head injury, and Nathan Murphy "
+        "did not play on in the grand final after a concussion."
+    )
+    checked = verify(claim.split(". ", 1), SOURCES, similarity)
+    assert checked.supported
+    direct, comparison = checked.checks
+    assert direct.supported and not direct.citations
+    assert comparison.supported and comparison.citations == (1, 3)
+    assert checked.text.endswith("after a concussion [1][3].")
+
+
+def test_a_pair_does_not_cover_an_invented_half(similarity: Similarity) -> None:
+    claim = (
+        "Derrick Henry did not return to the game after a head injury, and Nathan Murphy "
+        "was fined by Cricket Australia for dissent."
+    )
+    checked = verify([claim], SOURCES, similarity)
+    (check,) = checked.checks
+    assert not check.supported and not check.citations
+    assert not checked.supported

@@ -154,7 +154,14 @@ def ensure_onnx(
     if path.is_file():
         return path
     kind = "int8" if quantize else "fp32"
-    log.info("exporting %s to ONNX %s in %s (a one-time step)", model_dir, kind, out_dir)
+    # Shown by default (a warning-level record): the first ingest pauses ~15 s here, once.
+    log.warning(
+        "first use of the embedding model %s: exporting it to ONNX %s in %s "
+        "(a one-time step of about 15 s on 2 cores)",
+        model_dir,
+        kind,
+        out_dir,
+    )
     start = time.perf_counter()
     path = export_onnx(model_dir, out_dir, quantize=quantize, options=options)
     log.info("ONNX %s export done in %.1f s: %s", kind, time.perf_counter() - start, path)

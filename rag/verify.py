@@ -24,6 +24,8 @@ _YEAR_OR_MONTH = re.compile(
     r"\b(?:19|20)\d{2}\b|\b(?:January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\b"
 )
+# How _context names a cited article's publication date, so a claim may repeat it in full.
+_PUBLISHED = re.compile(r"\[published (?P<month>[A-Z][a-z]+) (?P<day>\d{1,2}), (?P<year>\d{4})\]")
 _NEG = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|n't)\b|n't\b", re.I)
 _CAP = re.compile(r"\b[A-Z][a-zA-Z]{2,}\b")
 _DIRECT = re.compile(r"^(?:yes|no)\b[.!]?$", re.I)
@@ -57,7 +59,16 @@ def check_claim(
     if not evidence:
         return False, 0.0, "cites no source sentence"
     joined = " ".join(evidence)
-    missing = numbers(claim) - numbers(joined) - numbers(context)
+    # "The Age reported on November 7, 2023, ..." names the cited article's date: its day is
+    # not a figure the sentence must contain. The day never vouches for other numbers.
+    dated = claim
+    for m in _PUBLISHED.finditer(context):
+        month, day, year = m.group("month", "day", "year")
+        dated = re.sub(
+            rf"\b{month} {day}(?:st|nd|rd|th)?\b(?:,? {year}\b)?", f"{month} {year}", dated
+        )
+    context = _PUBLISHED.sub(lambda m: f"{m['month']} {m['year']}", context)
+    missing = numbers(dated) - numbers(joined) - numbers(context)
     if missing:
         return False, 0.0, f"number {sorted(missing)[0]} is not in the cited sentence(s)"
     for token in _YEAR_OR_MONTH.findall(claim):
@@ -83,7 +94,7 @@ def check_claim(
 def _context(source: SourceSentence) -> str:
     a = source.article
     return (
-        f"{a.title} {a.source} {a.published_at:%B %Y}"
+        f"{a.title} {a.source} [published {a.published_at:%B %-d, %Y}]"
         if a.published_at
         else f"{a.title} {a.source}"
     )

@@ -81,3 +81,18 @@ def test_a_pair_does_not_cover_an_invented_half(similarity: Similarity) -> None:
     (check,) = checked.checks
     assert not check.supported and not check.citations
     assert not checked.supported
+
+
+def test_the_cited_articles_own_date_may_be_named_but_its_day_vouches_for_nothing(
+    similarity: Similarity,
+) -> None:
+    # The fixture articles are dated October 2, 2023.
+    sources = {1: SOURCES[1]}
+    dated = "Sporting News reported on October 2, 2023, that Derrick Henry did not return [1]."
+    assert verify([dated], sources, similarity).supported
+    invented = "Derrick Henry did not return to the game after 2 head injuries [1]."
+    (check,) = verify([invented], sources, similarity).checks
+    assert not check.supported and "number 2" in check.reason
+    wrong_day = "Sporting News reported on October 5, 2023, that Derrick Henry did not return [1]."
+    (check,) = verify([wrong_day], sources, similarity).checks
+    assert not check.supported and "number 5" in check.reason

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
@@ -33,6 +34,16 @@ class ArticleInfo:
     n_chunks: int
     content_hash: str
     duplicate_of: tuple[str, ...]
+
+
+# Collection metadata key of the chunks collection naming the model its vectors come from.
+EMBED_MODEL_KEY = "dateline:embed_model"
+
+
+def embedding_id(model: str) -> str:
+    """A model's name as recorded: "sentence-transformers/all-MiniLM-L6-v2" and a folder
+    path both end in the model's own name."""
+    return Path(model.rstrip("/")).name or model
 
 
 def epoch(dt: datetime | None) -> int | None:
@@ -66,6 +77,35 @@ class NewsStore:
             raise StoreError(str(exc)) from exc
         self.location = self._store.location
         self.generation = 0  # bumped on every write, so in-process indexes know to rebuild
+        self._embedding_checked = False
+
+    # ----- which embedding model the vectors come from ------------------------------------
+
+    def check_embedding(self) -> None:
+        """Refuse to mix two embedding models' vectors in one store (they are not comparable,
+        and two 384-dimension models would mix without any error from Chroma).
+
+        The first write or search records the configured model; later ones must match it.
+        The torch and ONNX backends of one model give the same vectors, so only the model
+        counts.
+        """
+        if self._embedding_checked:
+            return
+        want = embedding_id(self.settings.embed_model)
+        try:
+            have = self.chunks.info().get(EMBED_MODEL_KEY)
+            if have is None:
+                self.chunks.set_info({EMBED_MODEL_KEY: want})
+        except Exception as exc:  # a server that cannot store collection metadata
+            raise StoreError(f"cannot read or record the store's embedding model: {exc}") from exc
+        if have is not None and have != want:
+            raise StoreError(
+                f"the store in {self.location} holds vectors of the embedding model {have!r}, "
+                f"but DATELINE_EMBED_MODEL is {self.settings.embed_model!r}; set "
+                f"DATELINE_EMBED_MODEL={have} to use this store, or point DATELINE_DATA_DIR "
+                "(or DATELINE_COLLECTION) elsewhere and ingest again"
+            )
+        self._embedding_checked = True
 
     # ----- writing -----------------------------------------------------------------------
 
@@ -96,6 +136,7 @@ class NewsStore:
 
         if not items:
             return
+        self.check_embedding()
         c_ids, c_vecs, c_docs, c_meta = [], [], [], []
         a_ids, a_vecs, a_docs, a_meta = [], [], [], []
         for article, chunks, vectors in items:
@@ -211,6 +252,7 @@ class NewsStore:
         self, vector: Sequence[float] | np.ndarray, k: int, where: Where | None = None
     ) -> list[tuple[Chunk, float]]:
         """Chunks nearest the vector, with cosine similarity."""
+        self.check_embedding()
         return [
             (_to_chunk(r), 1.0 - float(r.distance or 0.0))
             for r in self.chunks.query(list(map(float, vector)), k, where)

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -255,3 +256,42 @@ def test_kill_mid_ingest_then_rerun_leaves_no_partial_article(
     (new,) = store.list_articles()
     assert new.content_hash != old.content_hash
     assert _consistent(store) == new.n_chunks
+
+
+def test_a_store_refuses_vectors_of_another_embedding_model(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from rag.embed import register_embedder
+    from rag.errors import StoreError
+
+    pipe = Pipeline(settings)
+    assert pipe.ingest([SEED]).ok
+    assert pipe.store.chunks.info()["dateline:embed_model"] == "all-MiniLM-L6-v2"
+    # The same model under its hub name, or from the torch backend, is the same vectors.
+    same = Pipeline(settings.with_(embed_model="sentence-transformers/all-MiniLM-L6-v2"))
+    assert same.retrieve("How many people died?")
+
+    class Other:
+        """Another 384-dimension model: Chroma itself would accept its vectors."""
+
+        name, dim, max_tokens = "other-384", 384, 256
+
+        def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+            return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
+
+        def embed_query(self, text: str) -> np.ndarray:
+            return self.embed_documents([text])[0]
+
+        def count_tokens(self, texts: Sequence[str]) -> list[int]:
+            return [len(t.split()) + 2 for t in texts]
+
+    register_embedder("other-384", lambda _s: Other())
+    other = Pipeline(settings.with_(embed_model="other-384"))
+    with pytest.raises(StoreError, match=r"'all-MiniLM-L6-v2'.*DATELINE_EMBED_MODEL=all-MiniLM"):
+        other.retrieve("How many people died?")
+    src = _records(tmp_path, "new.json", [_record()])
+    report = other.ingest([src])
+    assert not report.ok and "embedding model" in report.failed[0].reason
+    assert len(Pipeline(settings).articles()) == 1  # nothing of the other model was stored

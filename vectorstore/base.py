@@ -52,6 +52,8 @@ class Collection(Protocol):
         self, vector: Sequence[float], k: int, where: Where | None = None
     ) -> list[Record]: ...  # vector: any float sequence (a numpy array too)
     def count(self) -> int: ...
+    def info(self) -> dict[str, Any]: ...  # the collection's own metadata
+    def set_info(self, values: Metadata) -> None: ...  # merged into that metadata
 
 
 class Store(Protocol):

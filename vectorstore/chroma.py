@@ -175,6 +175,12 @@ class ChromaCollection:
     def count(self) -> int:
         return int(self._c.count())
 
+    def info(self) -> dict[str, Any]:
+        return dict(self._c.metadata or {})
+
+    def set_info(self, values: Metadata) -> None:
+        self._c.modify(metadata={**self.info(), **dict(values)})
+
 
 class ChromaStore:
     """Collections in one Chroma location (folder or server)."""

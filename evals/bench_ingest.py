@@ -105,45 +105,21 @@ def run_dateline(corpus: Path, queries: Path, n_queries: int, backend: str) -> d
 
 def run_naive(corpus: Path, queries: Path, n_queries: int) -> dict[str, Any]:
     """What a user builds first from the llama-index docs."""
-    import chromadb
-    from llama_index.core import Document, StorageContext, VectorStoreIndex
-    from llama_index.core.node_parser import SentenceSplitter
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
     sys.path.insert(0, str(ROOT))
+    from evals import naive
     from rag.embed import resolve_model_path
 
     model_path = resolve_model_path("all-MiniLM-L6-v2")
     records = json.loads(corpus.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
-        embed = HuggingFaceEmbedding(model_name=str(model_path), device="cpu")
+        embed = naive.embed_model()
         embed.get_text_embedding("warm up")
         t0 = time.perf_counter()
-        docs = [
-            Document(
-                text=r["body"],
-                metadata={
-                    "title": r["title"],
-                    "source": r["source"],
-                    "published_at": r["published_at"],
-                },
-            )
-            for r in records
-        ]
-        client = chromadb.PersistentClient(
-            path=tmp, settings=chromadb.Settings(anonymized_telemetry=False)
-        )
-        collection = client.get_or_create_collection("naive", embedding_function=None)
-        storage = StorageContext.from_defaults(
-            vector_store=ChromaVectorStore(chroma_collection=collection)
-        )
-        splitter = SentenceSplitter(chunk_size=256, chunk_overlap=20)
-        index = VectorStoreIndex.from_documents(
-            docs, storage_context=storage, embed_model=embed, transformations=[splitter]
-        )
+        docs = naive.documents(records)
+        store, _collection = naive.vector_store(Path(tmp))
+        index = naive.build_index(docs, store, embed)
         seconds = time.perf_counter() - t0
-        nodes = splitter.get_nodes_from_documents(docs)
+        nodes = naive.splitter().get_nodes_from_documents(docs)
         from tokenizers import Tokenizer
 
         tok = Tokenizer.from_file(str(model_path / "tokenizer.json"))

@@ -74,44 +74,15 @@ def dateline_search(store: Path | None, corpus: Path, tmp: Path) -> Callable[[st
 
 
 def naive_search(corpus: Path, cache: Path) -> Callable[[str], list[str]]:
-    import chromadb
-    from llama_index.core import Document, StorageContext, VectorStoreIndex
-    from llama_index.core.node_parser import SentenceSplitter
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.vector_stores.chroma import ChromaVectorStore
+    from evals import naive
 
-    from rag.embed import resolve_model_path
-
-    embed = HuggingFaceEmbedding(
-        model_name=str(resolve_model_path("all-MiniLM-L6-v2")), device="cpu"
-    )
-    client = chromadb.PersistentClient(
-        path=str(cache), settings=chromadb.Settings(anonymized_telemetry=False)
-    )
-    collection = client.get_or_create_collection("naive", embedding_function=None)
-    vstore = ChromaVectorStore(chroma_collection=collection)
+    embed = naive.embed_model()
+    store, collection = naive.vector_store(cache)
     if collection.count() == 0:
         print(f"… building the naive index in {cache} (minutes)", file=sys.stderr, flush=True)
         records = json.loads(corpus.read_text(encoding="utf-8"))
-        docs = [
-            Document(
-                text=r["body"],
-                metadata={
-                    "title": r["title"],
-                    "source": r["source"],
-                    "published_at": r["published_at"],
-                },
-            )
-            for r in records
-        ]
-        VectorStoreIndex.from_documents(
-            docs,
-            storage_context=StorageContext.from_defaults(vector_store=vstore),
-            embed_model=embed,
-            transformations=[SentenceSplitter(chunk_size=256, chunk_overlap=20)],
-        )
-    index = VectorStoreIndex.from_vector_store(vstore, embed_model=embed)
-    retriever = index.as_retriever(similarity_top_k=10)
+        naive.build_index(naive.documents(records), store, embed)
+    retriever = naive.open_index(store, embed).as_retriever(similarity_top_k=10)
     return lambda q: [n.node.get_content() for n in retriever.retrieve(q)]
 
 

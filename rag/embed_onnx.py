@@ -104,7 +104,9 @@ def _digest(*parts: str) -> str:
 
 
 def _fingerprint(model_dir: Path) -> str:
-    """Identifies the source model cheaply: its config plus the weight files' sizes and times."""
+    """Identifies the source model cheaply: its config plus each weight file's size and a hash
+    of its first and last MiB (not its mtime: two installs of one model package, e.g. two
+    virtualenvs sharing ~/.cache, must share one export instead of replacing each other's)."""
     h = hashlib.sha256(f"export-v{EXPORT_VERSION}:opset{OPSET}".encode())
     config = model_dir / "config.json"
     if not config.is_file():
@@ -114,8 +116,12 @@ def _fingerprint(model_dir: Path) -> str:
         )
     h.update(config.read_bytes())
     for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
-        st = weights.stat()
-        h.update(f"{weights.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        size = weights.stat().st_size
+        h.update(f"{weights.name}:{size}".encode())
+        with weights.open("rb") as f:
+            h.update(f.read(2**20))
+            f.seek(max(0, size - 2**20))
+            h.update(f.read(2**20))
     return h.hexdigest()
 
 

@@ -231,3 +231,26 @@ def test_missing_tokenizer_names_the_file(model_dir: Path, tmp_path: Path) -> No
     embedder = OnnxEmbedder(folder, onnx_dir=tmp_path / "out")
     with pytest.raises(ModelError, match=r"tokenizer\.json"):
         embedder.count_tokens(["x"])
+
+
+def test_two_installs_of_one_model_share_an_export_and_changed_weights_do_not(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    # Two virtualenvs install the same package at different times: same export file names.
+    weights = next(model_dir.glob("*.safetensors"))
+    copies = []
+    for n in (1, 2):
+        folder = tmp_path / f"install{n}"
+        folder.mkdir()
+        shutil.copy(model_dir / "config.json", folder / "config.json")
+        shutil.copyfile(weights, folder / weights.name)  # a fresh mtime
+        copies.append(folder)
+    out = tmp_path / "onnx"
+    assert onnx_files(copies[0], out) == onnx_files(copies[1], out)
+    # Different weights (one byte at the end) are another model: another export.
+    with (copies[1] / weights.name).open("r+b") as f:
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 1]))
+    assert onnx_files(copies[0], out).fp32 != onnx_files(copies[1], out).fp32

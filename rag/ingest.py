@@ -53,12 +53,10 @@ def clean_article(raw: RawArticle) -> Cleaned:
     )
 
 
-def build_article(item: Cleaned | RawArticle) -> Article:
-    """A cleaned (or raw) article → Article with its sentences."""
+def build_article(item: Cleaned) -> Article:
+    """A cleaned article → Article with its sentences."""
     from rag.sentences import split_sentences
 
-    if isinstance(item, RawArticle):
-        item = clean_article(item)
     cleaned = item.raw
     sentences = split_sentences(cleaned.body)
     if not sentences:

@@ -29,6 +29,10 @@ def apply_offline_env() -> None:
         os.environ.setdefault(key, value)
 
 
+# Embedding backends (rag.embed builds each): int8 and fp32 ONNX Runtime, sentence-transformers.
+EMBED_BACKENDS = ("onnx-int8", "onnx", "torch")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable, with the defaults a fresh install runs on."""
@@ -96,7 +100,7 @@ def _convert(name: str, raw: str, kind: Any) -> Any:
 
 _CHOICES = {
     "llm": ("local", "openai", "ollama", "extractive"),
-    "embed_backend": ("torch", "onnx", "onnx-int8"),
+    "embed_backend": EMBED_BACKENDS,
     "verify_mode": ("flag", "drop"),
     "judge": ("none", "llm"),
 }

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.config import Settings, apply_offline_env
+from rag.config import EMBED_BACKENDS, Settings, apply_offline_env
 from rag.errors import ModelError, UnknownBackendError
 
 if TYPE_CHECKING:
@@ -55,42 +55,65 @@ def resolve_model_path(name: str) -> Path:
     )
 
 
+def model_short_name(name: str) -> str:
+    """A model's own name: "sentence-transformers/all-MiniLM-L6-v2" and a folder path both end
+    in it (names the ONNX cache folder and what a store records)."""
+    return Path(name.rstrip("/")).name or name
+
+
+def read_model_json(path: Path) -> dict[str, Any]:
+    """One JSON file of a model folder, with an error that says what to do when it is bad."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(
+            f"cannot read {path}: {exc}; point DATELINE_EMBED_MODEL at a complete "
+            "sentence-transformers model folder"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} should hold a JSON object; the model folder looks damaged")
+    return data
+
+
+def model_dim(model_dir: Path) -> int:
+    """The dimension of the model's sentence vectors."""
+    pooling = model_dir / "1_Pooling" / "config.json"
+    if pooling.exists():
+        return int(read_model_json(pooling)["word_embedding_dimension"])
+    return int(read_model_json(model_dir / "config.json")["hidden_size"])
+
+
+def model_max_tokens(model_dir: Path) -> int:
+    """The model's window in wordpieces (longer inputs are truncated by the model)."""
+    cfg = model_dir / "sentence_bert_config.json"
+    if cfg.exists():
+        return int(read_model_json(cfg).get("max_seq_length", 256))
+    return 256
+
+
 class SentenceTransformerEmbedder:
     """sentence-transformers with torch on CPU (the ONNX backends live in rag.embed_onnx)."""
 
-    def __init__(self, model: str, backend: str = "torch", batch_size: int = 64) -> None:
+    backend = "torch"
+
+    def __init__(self, model: str, batch_size: int = 64) -> None:
         self.name = model
-        self.backend = backend
         self.batch_size = batch_size
         self.path = resolve_model_path(model)
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
-        self.dim = self._read_dim()
-        self.max_tokens = self._read_max_tokens()
-
-    def _read_dim(self) -> int:
-        import json
-
-        pooling = self.path / "1_Pooling" / "config.json"
-        if pooling.exists():
-            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
-        return int(json.loads((self.path / "config.json").read_text())["hidden_size"])
-
-    def _read_max_tokens(self) -> int:
-        import json
-
-        cfg = self.path / "sentence_bert_config.json"
-        if cfg.exists():
-            return int(json.loads(cfg.read_text()).get("max_seq_length", 256))
-        return 256
+        self.dim = model_dim(self.path)
+        self.max_tokens = model_max_tokens(self.path)
 
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
                 apply_offline_env()
                 try:
-                    self._model = _load_sentence_transformer(self.path, self.backend)
+                    self._model = _load_sentence_transformer(self.path)
                 except Exception as exc:  # a broken model folder must say which one
                     raise ModelError(
                         f"cannot load embedding model from {self.path}: {exc}"
@@ -132,12 +155,10 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
 
-def _load_sentence_transformer(path: Path, backend: str) -> Any:
+def _load_sentence_transformer(path: Path) -> Any:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    if backend != "torch":  # the ONNX backends are rag.embed_onnx.OnnxEmbedder (get_embedder)
-        raise UnknownBackendError("sentence-transformers backend", backend, ["torch"])
     # Two cores: more threads than cores only adds contention.
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
     return SentenceTransformer(str(path), device="cpu", local_files_only=True)
@@ -178,9 +199,5 @@ def _build(settings: Settings) -> Embedder:
 
         return onnx_embedder_for(settings, resolve_model_path(settings.embed_model))
     if settings.embed_backend != "torch":
-        raise UnknownBackendError(
-            "embedding backend", settings.embed_backend, ["torch", "onnx", "onnx-int8"]
-        )
-    return SentenceTransformerEmbedder(
-        settings.embed_model, settings.embed_backend, settings.embed_batch_size
-    )
+        raise UnknownBackendError("embedding backend", settings.embed_backend, list(EMBED_BACKENDS))
+    return SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch_size)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import tempfile
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.embed import model_dim, model_max_tokens, model_short_name, read_model_json
 from rag.errors import ModelError
 
 if TYPE_CHECKING:
@@ -82,9 +82,7 @@ def default_onnx_dir(model_name: str, cache_dir: Path | None = None) -> Path:
     from rag.model_files import default_cache_dir
 
     base = (cache_dir or default_cache_dir()).expanduser()
-    # "sentence-transformers/all-MiniLM-L6-v2" and a folder path both end in the model's name.
-    short = Path(model_name.rstrip("/")).name or "model"
-    return base / f"{short}-onnx"
+    return base / f"{model_short_name(model_name) or 'model'}-onnx"
 
 
 def onnx_files(
@@ -427,8 +425,8 @@ class OnnxEmbedder:
         self.onnx_dir = onnx_dir or default_onnx_dir(self.name)
         self.threads = threads or _cpu_count()
         self.options = options
-        self.dim = _read_dim(model_dir)
-        self.max_tokens = _read_max_tokens(model_dir)
+        self.dim = model_dim(model_dir)
+        self.max_tokens = model_max_tokens(model_dir)
         _check_pooling(model_dir)
         self._session: Any = None
         self._input_names: list[str] = []
@@ -556,39 +554,12 @@ def onnx_embedder_for(settings: Settings, model_dir: Path) -> OnnxEmbedder:
     )
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(
-            f"cannot read {path}: {exc}; point DATELINE_EMBED_MODEL at a complete "
-            "sentence-transformers model folder"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ModelError(f"{path} should hold a JSON object; the model folder looks damaged")
-    return data
-
-
-def _read_dim(model_dir: Path) -> int:
-    pooling = model_dir / "1_Pooling" / "config.json"
-    if pooling.exists():
-        return int(_read_json(pooling)["word_embedding_dimension"])
-    return int(_read_json(model_dir / "config.json")["hidden_size"])
-
-
-def _read_max_tokens(model_dir: Path) -> int:
-    cfg = model_dir / "sentence_bert_config.json"
-    if cfg.exists():
-        return int(_read_json(cfg).get("max_seq_length", 256))
-    return 256
-
-
 def _check_pooling(model_dir: Path) -> None:
     """This embedder does mean pooling only; say so rather than return different vectors."""
     cfg = model_dir / "1_Pooling" / "config.json"
     if not cfg.exists():
         return  # plain transformers folder: sentence-transformers defaults to mean pooling too
-    modes = {k for k, v in _read_json(cfg).items() if k.startswith("pooling_mode_") and v}
+    modes = {k for k, v in read_model_json(cfg).items() if k.startswith("pooling_mode_") and v}
     if modes != {"pooling_mode_mean_tokens"}:
         raise ModelError(
             f"{cfg} asks for {', '.join(sorted(modes)) or 'no pooling'}; the ONNX embedder does "

@@ -7,10 +7,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings
+from rag.embed import model_short_name
 from rag.errors import StoreError
 from rag.types import Article, Chunk, Sentence
 
@@ -38,12 +38,6 @@ class ArticleInfo:
 
 # Collection metadata key of the chunks collection naming the model its vectors come from.
 EMBED_MODEL_KEY = "dateline:embed_model"
-
-
-def embedding_id(model: str) -> str:
-    """A model's name as recorded: "sentence-transformers/all-MiniLM-L6-v2" and a folder
-    path both end in the model's own name."""
-    return Path(model.rstrip("/")).name or model
 
 
 def epoch(dt: datetime | None) -> int | None:
@@ -91,7 +85,7 @@ class NewsStore:
         """
         if self._embedding_checked:
             return
-        want = embedding_id(self.settings.embed_model)
+        want = model_short_name(self.settings.embed_model)
         try:
             have = self.chunks.info().get(EMBED_MODEL_KEY)
             if have is None:

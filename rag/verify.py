@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from rag.answer import SourceSentence, content_words, markers_in, strip_markers
 from rag.types import SentenceCheck
@@ -24,8 +25,6 @@ _YEAR_OR_MONTH = re.compile(
     r"\b(?:19|20)\d{2}\b|\b(?:January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\b"
 )
-# How _context names a cited article's publication date, so a claim may repeat it in full.
-_PUBLISHED = re.compile(r"\[published (?P<month>[A-Z][a-z]+) (?P<day>\d{1,2}), (?P<year>\d{4})\]")
 _NEG = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|n't)\b|n't\b", re.I)
 _CAP = re.compile(r"\b[A-Z][a-zA-Z]{2,}\b")
 _DIRECT = re.compile(r"^(?:yes|no)\b[.!]?$", re.I)
@@ -52,22 +51,26 @@ def numbers(text: str) -> set[str]:
 
 
 def check_claim(
-    claim: str, evidence: Sequence[str], context: str, similarity: Similarity
+    claim: str,
+    evidence: Sequence[str],
+    context: str,
+    similarity: Similarity,
+    *,
+    published: Sequence[datetime] = (),
 ) -> tuple[bool, float, str]:
     """(supported, score, reason) for one claim against its cited sentences; `context` (titles,
-    outlets, dates of the cited articles) may supply names and dates but never numbers."""
+    outlets, dates of the cited articles) may supply names and dates but never numbers, and
+    `published` (the cited articles' dates) may be named in full by the claim."""
     if not evidence:
         return False, 0.0, "cites no source sentence"
     joined = " ".join(evidence)
     # "The Age reported on November 7, 2023, ..." names the cited article's date: its day is
     # not a figure the sentence must contain. The day never vouches for other numbers.
     dated = claim
-    for m in _PUBLISHED.finditer(context):
-        month, day, year = m.group("month", "day", "year")
+    for day in published:
         dated = re.sub(
-            rf"\b{month} {day}(?:st|nd|rd|th)?\b(?:,? {year}\b)?", f"{month} {year}", dated
+            rf"\b{day:%B} {day.day}(?:st|nd|rd|th)?\b(?:,? {day.year}\b)?", f"{day:%B %Y}", dated
         )
-    context = _PUBLISHED.sub(lambda m: f"{m['month']} {m['year']}", context)
     missing = numbers(dated) - numbers(joined) - numbers(context)
     if missing:
         return False, 0.0, f"number {sorted(missing)[0]} is not in the cited sentence(s)"
@@ -94,10 +97,14 @@ def check_claim(
 def _context(source: SourceSentence) -> str:
     a = source.article
     return (
-        f"{a.title} {a.source} [published {a.published_at:%B %-d, %Y}]"
+        f"{a.title} {a.source} {a.published_at:%B %Y}"
         if a.published_at
         else f"{a.title} {a.source}"
     )
+
+
+def _published(cited: Sequence[SourceSentence]) -> list[datetime]:
+    return [s.article.published_at for s in cited if s.article.published_at is not None]
 
 
 def _find_support(
@@ -114,7 +121,11 @@ def _find_support(
     single: list[int] = []
     for n in ranked[:2]:
         ok, _score, _reason = check_claim(
-            claim, [sources[n].sentence.text], _context(sources[n]), similarity
+            claim,
+            [sources[n].sentence.text],
+            _context(sources[n]),
+            similarity,
+            published=_published([sources[n]]),
         )
         if ok:
             if not _names_missing(claim, [sources[n]]):
@@ -132,6 +143,7 @@ def _find_support(
                 [sources[n].sentence.text for n in pair],
                 " ".join(_context(sources[n]) for n in pair),
                 similarity,
+                published=_published([sources[n] for n in pair]),
             )
             # Each sentence must carry part of the claim (no passenger citations), and a pair
             # replaces a passing single sentence only when it holds all the claim's names.
@@ -193,7 +205,8 @@ def verify(
                 raw = _add_markers(raw, nums)
         evidence = [sources[n].sentence.text for n in nums]
         context = " ".join(_context(sources[n]) for n in nums)
-        ok, score, reason = check_claim(claim, evidence, context, similarity)
+        published = _published([sources[n] for n in nums])
+        ok, score, reason = check_claim(claim, evidence, context, similarity, published=published)
         if ok and judge is not None and not judge(claim, " ".join(evidence)):
             ok, reason = False, "the judge model found no support"
         for n in nums:
@@ -201,7 +214,9 @@ def verify(
             # support (a citation to an unrelated sentence stays unverified).
             alone = ok and (
                 len(nums) == 1
-                or check_claim(claim, [sources[n].sentence.text], context, similarity)[0]
+                or check_claim(
+                    claim, [sources[n].sentence.text], context, similarity, published=published
+                )[0]
                 or bool(content_words(claim) & content_words(sources[n].sentence.text))
             )
             cited[n] = cited.get(n, False) or alone

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,15 @@ SEED_Q = (
     "How many people died in the January 2022 unrest in Kazakhstan, "
     "and who did Kazakhstan ask for help?"
 )
+
+
+COST_Q = "What did the CSTO contingent cost?"
+
+
+def _ask_scripted(seeded: Settings, reply: Any, question: str = SEED_Q) -> Answer:
+    """Ask the seeded store with a scripted LLM that gives `reply`."""
+    install_scripted_llm(reply)
+    return Pipeline(seeded.with_(llm="scripted")).ask(question)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +71,7 @@ def test_seed_question_cites_the_death_toll_and_the_csto_appeal(seeded: Settings
 
 
 def test_question_the_articles_do_not_answer_abstains(seeded: Settings) -> None:
-    answer = Pipeline(seeded).ask("What did the CSTO contingent cost?")
+    answer = Pipeline(seeded).ask(COST_Q)
     assert answer.abstained
     assert answer.citations == ()
     assert answer.answer.startswith("The articles do not say")
@@ -76,8 +86,7 @@ def test_llm_answer_with_unsupported_citation_is_flagged(seeded: Settings) -> No
             f"The CSTO sent 50,000 troops to Almaty [{guard}]."
         )
 
-    install_scripted_llm(reply)
-    answer = Pipeline(seeded.with_(llm="scripted")).ask(SEED_Q)
+    answer = _ask_scripted(seeded, reply)
     assert not answer.abstained
     checks = {v.text.split(" [")[0]: v for v in answer.verification}
     assert checks["Official figures report 225 deaths"].supported
@@ -97,16 +106,14 @@ def test_out_of_range_markers_are_dropped_and_citations_renumbered(seeded: Setti
         n = _number_of(messages, "225 deaths")
         return f"Authorities reported 225 deaths and over 4,500 injuries [{n}][99][0]."
 
-    install_scripted_llm(reply)
-    answer = Pipeline(seeded.with_(llm="scripted")).ask(SEED_Q)
+    answer = _ask_scripted(seeded, reply)
     assert answer.answer == "Authorities reported 225 deaths and over 4,500 injuries [1]."
     assert [c.n for c in answer.citations] == [1]
     assert "225 deaths" in answer.citations[0].text
 
 
 def test_llm_insufficient_reply_becomes_abstention(seeded: Settings) -> None:
-    install_scripted_llm(["INSUFFICIENT"])
-    answer = Pipeline(seeded.with_(llm="scripted")).ask("What did the CSTO contingent cost?")
+    answer = _ask_scripted(seeded, ["INSUFFICIENT"], COST_Q)
     assert answer.abstained and not answer.citations
 
 
@@ -115,8 +122,7 @@ def test_answer_with_no_supported_claim_abstains(seeded: Settings) -> None:
         n = _number_of(messages, "airfields")
         return f"The contingent cost 3 billion tenge [{n}]."
 
-    install_scripted_llm(reply)
-    answer = Pipeline(seeded.with_(llm="scripted")).ask("What did the CSTO contingent cost?")
+    answer = _ask_scripted(seeded, reply, COST_Q)
     assert answer.abstained
     assert answer.verification and not answer.verification[0].supported
 
@@ -185,8 +191,7 @@ def test_verification_entries_use_the_answers_numbering(seeded: Settings) -> Non
             f"Official figures report 225 deaths [{deaths}]."
         )
 
-    install_scripted_llm(reply)
-    answer = Pipeline(seeded.with_(llm="scripted")).ask(SEED_Q)
+    answer = _ask_scripted(seeded, reply)
     by_n = {c.n: c for c in answer.citations}
     for check in answer.verification:
         for n in check.citations:
@@ -210,7 +215,7 @@ def test_local_model_answers_the_seed_question_with_verified_citations(seeded: S
     assert "225" in answer.answer
     cited = [c.text for c in answer.citations if c.verified]
     assert any("225 deaths" in t for t in cited), answer.to_json()
-    assert Pipeline(local).ask("What did the CSTO contingent cost?").abstained
+    assert Pipeline(local).ask(COST_Q).abstained
 
 
 def test_on_topic_reply_without_the_asked_amount_abstains(seeded: Settings) -> None:
@@ -218,8 +223,7 @@ def test_on_topic_reply_without_the_asked_amount_abstains(seeded: Settings) -> N
         n = _number_of(messages, "CSTO contingent")
         return f"The CSTO contingent cost [{n}]."
 
-    install_scripted_llm(reply)
-    answer = Pipeline(seeded.with_(llm="scripted")).ask("What did the CSTO contingent cost?")
+    answer = _ask_scripted(seeded, reply, COST_Q)
     assert answer.abstained
 
 

@@ -27,10 +27,16 @@ CANDIDATES = 60
 # filters, because people misname outlets and dates are approximate.
 SOURCE_BOOST = 2.0
 DATE_BOOST = 1.6
-# Weights of the two rankers in the fusion, and of each hop's own search.
+# Weights of the rankers in the fusion, and of each hop's own search.
 VECTOR_WEIGHT = 1.0
 BM25_WEIGHT = 1.3
 HOP_WEIGHT = 1.0
+# BM25 over single sentences, each chunk ranked by its best sentence: a question paraphrases
+# one or two sentences of each report, and a 250-wordpiece chunk dilutes them. On the 549
+# MultiHop-RAG dev questions it lifted MRR@10 0.686 -> 0.71 and evidence recall@10
+# 0.706 -> 0.72 (weights 0.5-1.5 all within 0.01 of each other).
+SENTENCE_WEIGHT = 1.0
+SENTENCE_CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,9 @@ class _Lexical:
     by_source: dict[str, set[int]]
     epochs: np.ndarray  # published_at per chunk (-1 when unknown)
     by_id: dict[str, Chunk]
+    sentences: Any  # vectorstore.lexical.BM25Index over every chunk's sentences, in chunk order
+    first_sentence: list[int]  # chunk position -> position of its first sentence (+ a sentinel)
+    sentence_chunk: list[int]  # sentence position -> chunk position
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -143,8 +152,32 @@ class Retriever:
                 )
                 index = BM25Index([c.id for c in chunks], [lexical_text(c) for c in chunks])
                 by_id = {c.id: c for c in chunks}
-                self._lex = _Lexical(generation, chunks, index, by_source, epochs, by_id)
+                texts, first, owner = self._sentences(chunks)
+                sentences = BM25Index([str(i) for i in range(len(texts))], texts)
+                self._lex = _Lexical(
+                    generation, chunks, index, by_source, epochs, by_id, sentences, first, owner
+                )
             return self._lex
+
+    def _sentences(self, chunks: Sequence[Chunk]) -> tuple[list[str], list[int], list[int]]:
+        """Every chunk's sentences in chunk order, where each chunk's run starts, and whose
+        each sentence is."""
+        articles = {a.id: a for a in self.store.all_articles()}
+        texts: list[str] = []
+        first: list[int] = []
+        owner: list[int] = []
+        for pos, chunk in enumerate(chunks):
+            first.append(len(texts))
+            article = articles.get(chunk.article_id)
+            if article is None:  # a chunk whose article record is gone: its text stands alone
+                texts.append(chunk.text)
+                owner.append(pos)
+                continue
+            for sentence in article.sentences[chunk.sentence_start : chunk.sentence_end]:
+                texts.append(sentence.text)
+                owner.append(pos)
+        first.append(len(texts))
+        return texts, first, owner
 
     def refresh(self) -> None:
         """Forget the BM25 index (another process wrote to the store)."""
@@ -178,6 +211,8 @@ class Retriever:
             lists.append((f"{sub.name}-vector", sub.weight * VECTOR_WEIGHT, vector_ids))
             bm25_ids = _bm25(lex, sub.text, sub_allowed)
             lists.append((f"{sub.name}-bm25", sub.weight * BM25_WEIGHT, bm25_ids))
+            sentence_ids = _bm25_sentences(lex, sub.text, sub_allowed)
+            lists.append((f"{sub.name}-sentence", sub.weight * SENTENCE_WEIGHT, sentence_ids))
         fused = _fuse(lists)
         by_id = lex.by_id
         hits = [
@@ -241,6 +276,27 @@ def _allowed(lex: _Lexical, plan: QueryPlan) -> set[int] | None:
 
 def _bm25(lex: _Lexical, text: str, allowed: set[int] | None) -> list[str]:
     return [lex.chunks[i].id for i, _s in lex.index.search(text, CANDIDATES, allowed)]
+
+
+def _bm25_sentences(lex: _Lexical, text: str, allowed: set[int] | None) -> list[str]:
+    """Chunks in the order of their best-matching sentence."""
+    allowed_sentences = None
+    if allowed is not None:
+        allowed_sentences = {
+            i
+            for pos in allowed
+            for i in range(lex.first_sentence[pos], lex.first_sentence[pos + 1])
+        }
+    ranked: list[str] = []
+    seen: set[int] = set()
+    for i, _score in lex.sentences.search(text, SENTENCE_CANDIDATES, allowed_sentences):
+        pos = lex.sentence_chunk[i]
+        if pos not in seen:
+            seen.add(pos)
+            ranked.append(lex.chunks[pos].id)
+            if len(ranked) == CANDIDATES:
+                break
+    return ranked
 
 
 def _fuse(lists: Sequence[tuple[str, float, list[str]]]) -> dict[str, tuple[float, dict[str, int]]]:

@@ -239,6 +239,9 @@ class NewsStore:
             reverse=True,
         )
 
+    def all_articles(self) -> list[Article]:
+        return [_to_article(r) for r in self.articles.get(documents=True)]
+
     def all_chunks(self) -> list[Chunk]:
         return [_to_chunk(r) for r in self.chunks.get(documents=True)]
 

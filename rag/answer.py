@@ -10,6 +10,8 @@ from rag.types import Article, Citation, Hit, Sentence
 from vectorstore.lexical import STOPWORDS
 
 ABSTAIN_TOKEN = "INSUFFICIENT"
+# Candidate sentences embedded per question when picking the ones the model sees.
+EMBED_CANDIDATES = 40
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*")
 # The lexical index's stop words, plus question words that carry no content.
@@ -102,12 +104,21 @@ def select_sentences(
             candidates.append((article, article.sentences[idx], 1.0 / (rank + 3)))
     if not candidates:
         return []
-    sims = similarity(question, [s.text for _a, s, _r in candidates])
     q_words = content_words(question)
+    cheap = [
+        (0.3 * len(q_words & content_words(sentence.text)) / max(1, len(q_words)) + rank_score)
+        for _a, sentence, rank_score in candidates
+    ]
+    # Embedding every sentence of ten chunks (~85) takes ~0.3 s on 2 cores, all of it before
+    # the model's first token; the best `EMBED_CANDIDATES` by words and rank hold the same
+    # picks (share of MultiHop-RAG gold facts among the 8 picked: 0.459 vs 0.458).
+    keep = sorted(range(len(candidates)), key=lambda i: cheap[i], reverse=True)
+    keep = keep[:EMBED_CANDIDATES]
+    sims = similarity(question, [candidates[i][1].text for i in keep])
     scored = []
-    for (article, sentence, rank_score), sim in zip(candidates, sims, strict=True):
-        overlap = len(q_words & content_words(sentence.text)) / max(1, len(q_words))
-        scored.append((sim + 0.3 * overlap + rank_score, article, sentence))
+    for i, sim in zip(keep, sims, strict=True):
+        article, sentence, _rank_score = candidates[i]
+        scored.append((sim + cheap[i], article, sentence))
     scored.sort(key=lambda t: t[0], reverse=True)
     top = scored[:limit]
     order = {a.id: i for i, a in enumerate(articles.values())}

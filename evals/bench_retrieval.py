@@ -6,6 +6,8 @@ Scores follow the MultiHop-RAG paper: a retrieved chunk is a hit when a gold evi
 (white space removed) is a substring of it; null questions are skipped. Reported per question
 type: Hits@4, Hits@10, MRR@10, MAP@10 and evidence recall@10 (share of gold facts in the top
 10). Every Dateline unit counted is one chunk of at most 256 wordpieces, as in the paper.
+For Dateline also "evidence shown": the share of gold facts that reach the few sentences the
+answer step shows the model (`Pipeline.context`); it is measured apart, untimed.
 The naive baseline is llama-index's SentenceSplitter(256, 20) + the same MiniLM + vector top-10.
 """
 
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data" / "multihop-rag"
 
 from evals.metrics import (  # noqa: E402
+    evidence_in_sentences,
     evidence_recall_at_k,
     hits_at_k,
     latency_summary,
@@ -34,9 +37,14 @@ from evals.metrics import (  # noqa: E402
 )
 
 METRICS = ("hits@4", "hits@10", "mrr@10", "map@10", "evidence_recall@10")
+SHOWN = "evidence_shown"
 
 
-def score(search: Callable[[str], list[str]], queries: list[dict]) -> dict:
+def score(
+    search: Callable[[str], list[str]],
+    queries: list[dict],
+    shown: Callable[[str], list[str]] | None = None,
+) -> dict:
     per_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     latencies = []
     for q in queries:
@@ -51,6 +59,8 @@ def score(search: Callable[[str], list[str]], queries: list[dict]) -> dict:
             "map@10": map_at_k(texts, facts, 10),
             "evidence_recall@10": evidence_recall_at_k(texts, facts, 10),
         }
+        if shown is not None:  # after the clock: picking sentences is the answer step's work
+            row[SHOWN] = evidence_in_sentences(shown(q["query"]), facts)
         for t in (q["question_type"].replace("_query", ""), "all"):
             for m, v in row.items():
                 per_type[t][m].append(v)
@@ -60,7 +70,9 @@ def score(search: Callable[[str], list[str]], queries: list[dict]) -> dict:
     return {"metrics": table, "latency": latency_summary(latencies)}
 
 
-def dateline_search(store: Path | None, corpus: Path, tmp: Path) -> Callable[[str], list[str]]:
+def dateline_search(
+    store: Path | None, corpus: Path, tmp: Path
+) -> tuple[Callable[[str], list[str]], Callable[[str], list[str]]]:
     from rag.config import load_settings
     from rag.pipeline import Pipeline
 
@@ -70,7 +82,10 @@ def dateline_search(store: Path | None, corpus: Path, tmp: Path) -> Callable[[st
         print(f"… ingesting {corpus} into {settings.data_dir}", file=sys.stderr, flush=True)
         pipe.ingest([corpus])
     pipe.retrieve("warm up the models and the BM25 index")
-    return lambda q: [h.chunk.text for h in pipe.retrieve(q, k=10)]
+    return (
+        lambda q: [h.chunk.text for h in pipe.retrieve(q, k=10)],
+        lambda q: [s.sentence.text for s in pipe.context(q)],
+    )
 
 
 def naive_search(corpus: Path, cache: Path) -> Callable[[str], list[str]]:
@@ -88,12 +103,13 @@ def naive_search(corpus: Path, cache: Path) -> Callable[[str], list[str]]:
 
 def print_table(name: str, result: dict) -> None:
     print(f"\n### {name}")
-    print("| type | n | " + " | ".join(METRICS) + " |")
-    print("|---|---|" + "---|" * len(METRICS))
+    metrics = [*METRICS, SHOWN] if SHOWN in result["metrics"]["all"] else list(METRICS)
+    print("| type | n | " + " | ".join(metrics) + " |")
+    print("|---|---|" + "---|" * len(metrics))
     for t in ("all", "inference", "comparison", "temporal"):
         if t in result["metrics"]:
             row = result["metrics"][t]
-            print(f"| {t} | {row['n']} | " + " | ".join(f"{row[m]:.3f}" for m in METRICS) + " |")
+            print(f"| {t} | {row['n']} | " + " | ".join(f"{row[m]:.3f}" for m in metrics) + " |")
     lat = result["latency"]
     print(f"latency per question: p50 {lat['p50'] * 1000:.0f} ms, p95 {lat['p95'] * 1000:.0f} ms")
 
@@ -115,7 +131,8 @@ def main() -> None:
     queries = [q for q in json.loads(args.queries.read_text()) if q["evidence_list"]][: args.limit]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results["dateline"] = score(dateline_search(args.store, args.corpus, Path(tmp)), queries)
+        search, shown = dateline_search(args.store, args.corpus, Path(tmp))
+        results["dateline"] = score(search, queries, shown)
         print_table("Dateline (hybrid, outlet/date-aware)", results["dateline"])
         if not args.skip_naive:
             cache = args.naive_cache or Path(tmp) / "naive"

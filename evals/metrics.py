@@ -99,6 +99,21 @@ def evidence_recall_at_k(retrieved: Sequence[str], facts: Sequence[str], k: int)
     return found / len(gold)
 
 
+def evidence_in_sentences(
+    sentences: Sequence[str], facts: Sequence[str], min_chars: int = 20
+) -> float:
+    """Share of the distinct gold facts that one of `sentences` lies in, or holds.
+
+    The answer step shows the model single sentences, not chunks, and a gold fact is often
+    two or three sentences: it counts as reached when any part of it is shown. Sentences of
+    fewer than `min_chars` characters (white space removed) match too easily to count.
+    """
+    gold = set(_gold(facts))
+    shown = [x for x in (_squash(s) for s in sentences) if len(x) >= min_chars]
+    found = sum(1 for g in gold if any(x in g or g in x for x in shown))
+    return found / len(gold)
+
+
 # --------------------------------------------------------------------------- answers
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

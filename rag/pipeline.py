@@ -15,8 +15,9 @@ from rag.errors import InputError
 from rag.types import Answer, Article, Hit, IngestReport
 
 if TYPE_CHECKING:
+    from rag.answer import SourceSentence
     from rag.ingest import Progress
-    from rag.query import Filters
+    from rag.query import Filters, QueryPlan
     from rag.store import ArticleInfo, NewsStore
 
 
@@ -171,6 +172,32 @@ class _Answering:
         plan = plan_query(question, self.known_sources(), as_of=as_of, filters=filters)
         return list(retriever.search(plan, k))
 
+    def _gather(
+        self, question: str, filters: Filters | None, as_of: datetime | None
+    ) -> tuple[QueryPlan, list[Hit], list[SourceSentence]]:
+        """The plan, the retrieved chunks and the numbered source sentences for a question."""
+        from rag.answer import select_sentences
+        from rag.query import plan_query
+
+        retriever, _embedder = self._services()
+        plan = plan_query(question, self.known_sources(), as_of=as_of, filters=filters)
+        hits = retriever.search(plan)
+        sources = select_sentences(
+            plan.question,
+            hits,
+            self._article,
+            self.similarity,
+            limit=self.settings.answer_sentences,
+        )
+        return plan, hits, sources
+
+    def context(
+        self, question: str, filters: Filters | None = None, *, as_of: datetime | None = None
+    ) -> list[SourceSentence]:
+        """The numbered source sentences the model is shown for a standalone question: all
+        that an answer can cite."""
+        return self._gather(question, filters, as_of)[2]
+
     def stream(
         self,
         question: str,
@@ -185,11 +212,9 @@ class _Answering:
             ABSTAIN_TOKEN,
             extractive_answer,
             format_sources,
-            select_sentences,
             stream_text,
         )
         from rag.llm import Message
-        from rag.query import plan_query
 
         question = " ".join(question.split())
         if not question:
@@ -198,18 +223,7 @@ class _Answering:
         t0 = time.perf_counter()
         standalone = self.rewrite(question, history)
         timings["rewrite"] = time.perf_counter() - t0
-        retriever, _embedder = self._services()
-        plan = plan_query(
-            standalone or question, self.known_sources(), as_of=as_of, filters=filters
-        )
-        hits = retriever.search(plan)
-        sources = select_sentences(
-            plan.question,
-            hits,
-            self._article,
-            self.similarity,
-            limit=self.settings.answer_sentences,
-        )
+        plan, hits, sources = self._gather(standalone or question, filters, as_of)
         t1 = time.perf_counter()
         timings["retrieve"] = t1 - t0 - timings["rewrite"]
         llm = self._llm()

@@ -112,6 +112,19 @@ def test_out_of_range_markers_are_dropped_and_citations_renumbered(seeded: Setti
     assert "225 deaths" in answer.citations[0].text
 
 
+def test_context_is_what_the_model_is_shown(seeded: Settings) -> None:
+    llm = install_scripted_llm(["INSUFFICIENT"])
+    pipe = Pipeline(seeded.with_(llm="scripted"))
+    shown = pipe.context(SEED_Q)
+    assert [s.n for s in shown] == list(range(1, len(shown) + 1))
+    assert 0 < len(shown) <= seeded.answer_sentences
+    assert any("225 deaths" in s.sentence.text for s in shown)
+    pipe.ask(SEED_Q)
+    prompt = llm.calls[-1][-1].content
+    for s in shown:
+        assert f"[{s.n}] {' '.join(s.sentence.text.split())} [{s.n}]" in prompt
+
+
 def test_llm_insufficient_reply_becomes_abstention(seeded: Settings) -> None:
     answer = _ask_scripted(seeded, ["INSUFFICIENT"], COST_Q)
     assert answer.abstained and not answer.citations

@@ -12,6 +12,7 @@ from evals.metrics import (
     abstention_scores,
     aggregate,
     citation_scores,
+    evidence_in_sentences,
     evidence_recall_at_k,
     exact_match,
     gold_citation_share,
@@ -90,6 +91,18 @@ def test_evidence_recall_counts_distinct_facts_found() -> None:
     assert evidence_recall_at_k(retrieved, facts, k=3) == pytest.approx(2 / 3)
     assert evidence_recall_at_k(retrieved, facts, k=1) == pytest.approx(1 / 3)
     assert evidence_recall_at_k([OTHER], facts, k=5) == 0.0
+
+
+def test_evidence_in_sentences_counts_facts_a_shown_sentence_belongs_to() -> None:
+    two_sentence_fact = f"{DEATHS} {COUP}"
+    # The coup sentence lies in the two-sentence fact; the chair sentence holds nothing.
+    assert evidence_in_sentences([COUP, CHAIR], [two_sentence_fact, LIFTED]) == 0.5
+    # A sentence that holds a whole (shorter) fact reaches it too; duplicates count once.
+    assert evidence_in_sentences([f"So: {LIFTED}"], [LIFTED, LIFTED]) == 1.0
+    # White space does not matter; a fragment shorter than min_chars does not count.
+    assert evidence_in_sentences(["\n".join(COUP.split())], [COUP]) == 1.0
+    assert evidence_in_sentences(["the"], [COUP]) == 0.0
+    assert evidence_in_sentences([], [COUP]) == 0.0
 
 
 def test_retrieval_without_facts_or_with_bad_k_is_an_error() -> None:

@@ -166,22 +166,25 @@ class _Answering:
         k: int | None = None,
     ) -> list[Hit]:
         """The chunks retrieval ranks first for a standalone question (what `ask` reads)."""
+        return self._search(question, filters, as_of, k)[1]
+
+    def _search(
+        self, question: str, filters: Filters | None, as_of: datetime | None, k: int | None = None
+    ) -> tuple[QueryPlan, list[Hit]]:
+        """The question's plan and the chunks retrieval ranks first for it."""
         from rag.query import plan_query
 
         retriever, _embedder = self._services()
         plan = plan_query(question, self.known_sources(), as_of=as_of, filters=filters)
-        return list(retriever.search(plan, k))
+        return plan, list(retriever.search(plan, k))
 
     def _gather(
         self, question: str, filters: Filters | None, as_of: datetime | None
     ) -> tuple[QueryPlan, list[Hit], list[SourceSentence]]:
         """The plan, the retrieved chunks and the numbered source sentences for a question."""
         from rag.answer import select_sentences
-        from rag.query import plan_query
 
-        retriever, _embedder = self._services()
-        plan = plan_query(question, self.known_sources(), as_of=as_of, filters=filters)
-        hits = retriever.search(plan)
+        plan, hits = self._search(question, filters, as_of)
         sources = select_sentences(
             plan.question,
             hits,

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from rag.query import SubQuery
 from rag.types import Article, Citation, Hit, Sentence
 from vectorstore.lexical import STOPWORDS
 
@@ -82,23 +81,12 @@ def select_sentences(
     question: str,
     hits: Sequence[Hit],
     get_article: Callable[[str], Article | None],
-    similarities: Callable[[Sequence[str], Sequence[str]], list[list[float]]],
+    similarity: Callable[[str, Sequence[str]], list[float]],
     *,
     limit: int = 8,
-    parts: Sequence[str] = (),
-    hops: Sequence[SubQuery] = (),
-    lexical: Callable[[str], dict[tuple[str, int], float]] | None = None,
 ) -> list[SourceSentence]:
     """The `limit` sentences of the retrieved chunks that best match the question, numbered
-    1..n grouped by article (articles in retrieval order, sentences in text order).
-
-    `similarities(queries, texts)` gives one row of cosine similarities per query; `parts` are
-    the question's descriptive parts and `hops` its per-report searches (rag.query); `lexical`
-    gives the BM25 score, over the whole store, of each (article id, sentence index) for a text.
-    A multi-part question first gets the best sentence for each part, then for each report it
-    names, then the best overall: each part usually quotes one gold fact, and one long
-    question's embedding dilutes them all.
-    """
+    1..n grouped by article (articles in retrieval order, sentences in text order)."""
     candidates: list[tuple[Article, Sentence, float]] = []
     seen: set[tuple[str, int]] = set()
     articles: dict[str, Article] = {}
@@ -116,69 +104,25 @@ def select_sentences(
             candidates.append((article, article.sentences[idx], 1.0 / (rank + 3)))
     if not candidates:
         return []
-    keys = [(a.id, s.index) for a, s, _r in candidates]
-
-    def lexical_scores(text: str) -> list[float]:
-        """BM25 scores of the candidates for `text`, scaled so the best is 1."""
-        if lexical is None:
-            return [0.0] * len(candidates)
-        by_key = lexical(text)
-        raw = [by_key.get(key, 0.0) for key in keys]
-        top = max(raw)
-        return [x / top for x in raw] if top > 0 else raw
-
     q_words = content_words(question)
-    q_lexical = lexical_scores(question)
-    # Measured on the 549 MultiHop-RAG dev questions (share of gold facts among the 8 picked,
-    # evals/bench_retrieval.py "evidence shown"): question similarity + word overlap + rank
-    # 0.46; + the store-wide BM25 score 0.50; + each part's best similarity 0.51; + a first
-    # pick per part and per report 0.53.
     cheap = [
-        0.3 * len(q_words & content_words(sentence.text)) / max(1, len(q_words))
-        + rank_score
-        + 0.5 * q_lexical[i]
-        for i, (_a, sentence, rank_score) in enumerate(candidates)
+        (0.3 * len(q_words & content_words(sentence.text)) / max(1, len(q_words)) + rank_score)
+        for _a, sentence, rank_score in candidates
     ]
     # Embedding every sentence of ten chunks (~85) takes ~0.3 s on 2 cores, all of it before
-    # the model's first token; the best `EMBED_CANDIDATES` by the cheap score hold the same
-    # picks (0.529 vs 0.529 with all of them embedded).
+    # the model's first token; the best `EMBED_CANDIDATES` by words and rank hold the same
+    # picks (share of gold facts among the 8 picked, every third MultiHop-RAG dev question,
+    # compared once by hand: 0.459 vs 0.458; `evals/bench_retrieval.py` reports the share
+    # for the shipped picking as "evidence shown").
     keep = sorted(range(len(candidates)), key=lambda i: cheap[i], reverse=True)
     keep = keep[:EMBED_CANDIDATES]
-    hop_list = list(hops) if len(hops) > 1 else []
-    queries = [question, *parts, *(h.text for h in hop_list)]
-    rows = similarities(queries, [candidates[i][1].text for i in keep])
-    q_sims = rows[0]
-    part_sims = rows[1 : 1 + len(parts)]
-    hop_sims = rows[1 + len(parts) :]
-    overall = {}
-    for j, i in enumerate(keep):
-        best_part = max((row[j] for row in part_sims), default=0.0)
-        overall[i] = q_sims[j] + cheap[i] + best_part
-    chosen: list[int] = []
-
-    def take_best(scores: dict[int, float]) -> None:
-        free = [i for i in scores if i not in chosen]
-        if free and len(chosen) < limit:
-            chosen.append(max(free, key=lambda i: scores[i]))
-
-    if len(parts) > 1:
-        for part, sims in zip(parts, part_sims, strict=True):
-            part_lexical = lexical_scores(part)
-            take_best({i: sims[j] + 0.5 * part_lexical[i] + cheap[i] for j, i in enumerate(keep)})
-    for hop, sims in zip(hop_list, hop_sims, strict=True):
-        take_best(
-            {
-                i: sims[j] + cheap[i]
-                for j, i in enumerate(keep)
-                if not hop.sources or candidates[i][0].source in hop.sources
-            }
-        )
-    for i in sorted(keep, key=lambda i: overall[i], reverse=True):
-        if len(chosen) >= limit:
-            break
-        if i not in chosen:
-            chosen.append(i)
-    top = [(overall[i], candidates[i][0], candidates[i][1]) for i in chosen]
+    sims = similarity(question, [candidates[i][1].text for i in keep])
+    scored = []
+    for i, sim in zip(keep, sims, strict=True):
+        article, sentence, _rank_score = candidates[i]
+        scored.append((sim + cheap[i], article, sentence))
+    scored.sort(key=lambda t: t[0], reverse=True)
+    top = scored[:limit]
     order = {a.id: i for i, a in enumerate(articles.values())}
     top.sort(key=lambda t: (order[t[1].id], t[2].index))
     return [SourceSentence(n, a, s, score) for n, (score, a, s) in enumerate(top, 1)]

@@ -138,15 +138,6 @@ class _Answering:
         vecs = embedder.embed_documents([text, *others])
         return [float(x) for x in vecs[1:] @ vecs[0]]
 
-    def similarities(self, texts: Sequence[str], others: Sequence[str]) -> list[list[float]]:
-        """Cosine similarity of each of `texts` to each of `others`, one row per text, from
-        one batched embedding call."""
-        if not texts or not others:
-            return [[] for _ in texts]
-        _r, embedder = self._services()
-        vecs = embedder.embed_documents([*texts, *others])
-        return (vecs[len(texts) :] @ vecs[: len(texts)].T).T.tolist()
-
     def rewrite(self, question: str, history: Sequence[HistoryItem] | None) -> str | None:
         """The follow-up as a standalone question, or None when it already is one."""
         if not needs_rewrite(question, history):
@@ -194,16 +185,12 @@ class _Answering:
         from rag.answer import select_sentences
 
         plan, hits = self._search(question, filters, as_of)
-        retriever, _embedder = self._services()
         sources = select_sentences(
             plan.question,
             hits,
             self._article,
-            self.similarities,
+            self.similarity,
             limit=self.settings.answer_sentences,
-            parts=plan.parts,
-            hops=plan.hops,
-            lexical=lambda text: retriever.sentence_scores(text, hits),
         )
         return plan, hits, sources
 

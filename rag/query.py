@@ -62,9 +62,6 @@ class QueryPlan:
     source_filter: tuple[str, ...]  # hard filter from Filters.sources only
     hops: tuple[SubQuery, ...]  # >= 1
     wants_short_answer: str | None  # "yesno" | "entity" | None
-    # The descriptive parts of the question, each of which one source sentence may answer
-    # ("Which company, known for X, accused of Y by Z, ..."): used to pick the sentences.
-    parts: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- outlets
@@ -798,31 +795,6 @@ def _clause(question: str, seg: _Segment) -> str:
     return question[seg.start : seg.end].strip(" \t\n,;?")
 
 
-# Where one descriptive part of a question meets the next: a comma (not the one before a
-# year), a semicolon, or a joining word ("..., and is also accused of ...").
-_PART_BOUNDARY = re.compile(
-    r",\s+(?!\d{4}\b)|;\s+|\s+(?:and|while|whereas|but)\s+(?:is\s+|was\s+|has\s+|also\s+|the\s+)?"
-)
-
-
-def _parts(question: str, mentions: Sequence[_Mention]) -> tuple[str, ...]:
-    """The question cut at commas and joining words into parts of four words or more that say
-    something of their own (not just "as reported by The Verge")."""
-    blanked = list(question)
-    for m in mentions:  # an outlet's name says which report, not what it says
-        blanked[m.start : m.end] = " " * (m.end - m.start)
-    plain = "".join(blanked)
-    out: list[str] = []
-    start = 0
-    for cut in [*_PART_BOUNDARY.finditer(question), None]:
-        end = cut.start() if cut else len(question)
-        text = question[start:end].strip(" \t\n,;?")
-        if len(text.split()) >= 4 and _content_words(plain[start:end]) >= 2:
-            out.append(text)
-        start = cut.end() if cut else end
-    return tuple(out)
-
-
 def _is_report_date(rng: DateRange) -> bool:
     """A date that picks one report (a day, a month, "before X"), not a topic ("in 2021")."""
     return rng.relation != "in" or rng.end - rng.start <= timedelta(days=31)
@@ -1049,5 +1021,4 @@ def plan_query(
         source_filter=_source_filter(filters.sources, known_sources),
         hops=_hops(question, mentions, dates),
         wants_short_answer=_short_answer(question),
-        parts=_parts(question, mentions),
     )

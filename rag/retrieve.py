@@ -114,7 +114,6 @@ class _Lexical:
     sentences: Any  # vectorstore.lexical.BM25Index over every chunk's sentences, in chunk order
     first_sentence: list[int]  # chunk position -> position of its first sentence (+ a sentinel)
     sentence_chunk: list[int]  # sentence position -> chunk position
-    position: dict[str, int]  # chunk id -> chunk position
 
 
 def lexical_text(chunk: Chunk) -> str:
@@ -155,18 +154,8 @@ class Retriever:
                 by_id = {c.id: c for c in chunks}
                 texts, first, owner = self._sentences(chunks)
                 sentences = BM25Index([str(i) for i in range(len(texts))], texts)
-                position = {c.id: i for i, c in enumerate(chunks)}
                 self._lex = _Lexical(
-                    generation,
-                    chunks,
-                    index,
-                    by_source,
-                    epochs,
-                    by_id,
-                    sentences,
-                    first,
-                    owner,
-                    position,
+                    generation, chunks, index, by_source, epochs, by_id, sentences, first, owner
                 )
             return self._lex
 
@@ -189,24 +178,6 @@ class Retriever:
                 owner.append(pos)
         first.append(len(texts))
         return texts, first, owner
-
-    def sentence_scores(self, text: str, hits: Sequence[Hit]) -> dict[tuple[str, int], float]:
-        """BM25 score of each sentence of the hits' chunks for `text`, keyed by (article id,
-        sentence index): the sentence ranker's view, with the whole store's word weights."""
-        lex = self._lexical()
-        keys: list[tuple[str, int]] = []
-        positions: list[int] = []
-        for hit in hits:
-            pos = lex.position.get(hit.chunk.id)
-            if pos is None:
-                continue
-            first, end = lex.first_sentence[pos], lex.first_sentence[pos + 1]
-            if end - first != hit.chunk.sentence_end - hit.chunk.sentence_start:
-                continue  # indexed as one text: its article record was missing
-            for k in range(first, end):
-                keys.append((hit.chunk.article_id, hit.chunk.sentence_start + k - first))
-                positions.append(k)
-        return dict(zip(keys, lex.sentences.scores(text, positions), strict=True))
 
     def refresh(self) -> None:
         """Forget the BM25 index (another process wrote to the store)."""

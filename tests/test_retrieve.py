@@ -4,7 +4,6 @@ the single-sentence ranker."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import pytest
 from rag.config import Settings
 from rag.pipeline import Pipeline
 from rag.query import Filters, plan_query
-from rag.types import Article, Chunk, Hit, Sentence
 
 FILLER = [
     "Dock managers said container traffic had been slow for most of the autumn.",
@@ -135,88 +133,6 @@ def test_a_date_in_the_question_boosts_reports_of_that_day(pipe: Pipeline) -> No
     assert hits[0].chunk.title == "Dockers strike over night shifts"
     plan = plan_query("What happened at the port on January 5, 2022?", pipe.known_sources())
     assert plan.dates and plan.dates[0].start.date().isoformat() == "2022-01-05"
-
-
-def test_sentence_scores_weigh_the_hits_sentences_with_the_whole_store() -> None:
-    from vectorstore.lexical import BM25Index
-
-    index = BM25Index(["a", "b", "c"], ["strike fund reserve", "strike over pay", "new stadium"])
-    scores = index.scores("strike fund", [2, 0, 1])
-    assert scores[0] == 0.0  # shares no word
-    assert scores[1] > scores[2] > 0.0  # "fund" is rarer than "strike", so it weighs more
-    assert index.scores("strike", []) == []
-    assert index.scores("the of", [0, 1]) == [0.0, 0.0]  # only stop words
-
-
-def test_retriever_scores_each_sentence_of_the_retrieved_chunks(pipe: Pipeline) -> None:
-    question = "How much money was in the union's strike fund?"
-    hits = pipe.retrieve(question, k=5)
-    retriever, _embedder = pipe._services()
-    scores = retriever.sentence_scores(question, hits)
-    # Every sentence of every hit, keyed by (article id, sentence index) ...
-    assert len(scores) == sum(h.chunk.sentence_end - h.chunk.sentence_start for h in hits)
-    best = max(scores, key=lambda key: scores[key])
-    article = pipe._article(best[0])
-    assert article is not None and article.sentences[best[1]].text == BURIED
-    # ... and a sentence without a word of the question scores nothing.
-    stadium = next(h for h in hits if h.chunk.title == "Stadium opens to crowds")
-    assert scores[(stadium.chunk.article_id, stadium.chunk.sentence_start + 1)] == 0.0
-
-
-def test_each_part_of_a_question_gets_its_own_source_sentence(pipe: Pipeline) -> None:
-    # Two facts from two reports, the question mostly about the first. With room for two
-    # sentences, the question as a whole picks two about the strike; each part of it gets
-    # its own best sentence instead, so the model sees both facts.
-    question = (
-        "How many dock workers at the port walked out on Monday when the union went on "
-        "strike over night-shift pay, and how many fans came?"
-    )
-    plan = plan_query(question, pipe.known_sources())
-    assert plan.parts == (
-        "How many dock workers at the port walked out on Monday when the union went on "
-        "strike over night-shift pay",
-        "and how many fans came",
-    )
-    shown = [
-        s.sentence.text for s in Pipeline(pipe.settings.with_(answer_sentences=2)).context(question)
-    ]
-    assert "The new stadium opened on Saturday with 40,000 fans in attendance." in shown
-    assert any("walked out" in s or "went on strike" in s for s in shown), shown
-
-
-def test_each_report_a_question_compares_gets_a_source_sentence() -> None:
-    from rag.answer import select_sentences
-    from rag.query import SubQuery
-
-    def article(aid: str, source: str, texts: list[str]) -> Article:
-        sentences, pos = [], 0
-        for n, t in enumerate(texts):
-            sentences.append(Sentence(n, pos, pos + len(t), t))
-            pos += len(t) + 1
-        return Article(aid, " ".join(texts), tuple(sentences), aid, source, None, None, "t", aid)
-
-    ht = article("ht", "Harbour Times", ["HT strong one.", "HT strong two.", "HT weak."])
-    md = article("md", "Metro Daily", ["MD fair.", "MD weak."])
-    hits = [
-        Hit(Chunk(f"{a.id}:0", a.id, 0, len(a.sentences), a.text, a.title, a.source, None, ""), 1.0)
-        for a in (ht, md)
-    ]
-    # Scripted similarities: the Harbour Times sentences match every query best.
-    level = {"strong": 0.9, "fair": 0.6, "weak": 0.1}
-
-    def similarities(queries: Sequence[str], texts: Sequence[str]) -> list[list[float]]:
-        return [[level[t.split()[1].rstrip(".")] for t in texts] for _q in queries]
-
-    question = "Did the Harbour Times and the Metro Daily both report it?"
-    get = {"ht": ht, "md": md}.get
-    plain = select_sentences(question, hits, get, similarities, limit=2)
-    assert [s.sentence.text for s in plain] == ["HT strong one.", "HT strong two."]
-    hops = (
-        SubQuery(question, ("Harbour Times",), ()),
-        SubQuery(question, ("Metro Daily",), ()),
-    )
-    per_report = select_sentences(question, hits, get, similarities, limit=2, hops=hops)
-    assert [s.sentence.text for s in per_report] == ["HT strong one.", "MD fair."]
 
 
 def test_articles_ingested_later_are_searchable_at_once(pipe: Pipeline, tmp_path: Path) -> None:

@@ -94,14 +94,6 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def scores(self, query: str, positions: Sequence[int]) -> list[float]:
-        """The query's BM25 score of each document at `positions` (0.0 for no shared word)."""
-        tokens = tokenize(query)
-        if self._retriever is None or not tokens or not positions:
-            return [0.0] * len(positions)
-        scores = self._retriever.get_scores(tokens)
-        return [float(scores[i]) for i in positions]
-
     def search(
         self, query: str, k: int, allowed: set[int] | None = None
     ) -> list[tuple[int, float]]:

@@ -190,7 +190,11 @@ class _Answering:
             hits,
             self._article,
             self.similarity,
-            limit=self.settings.answer_sentences,
+            limit=(
+                self.settings.answer_sentences_yesno
+                if plan.wants_short_answer == "yesno"
+                else self.settings.answer_sentences
+            ),
         )
         return plan, hits, sources
 

@@ -125,6 +125,25 @@ def test_context_is_what_the_model_is_shown(seeded: Settings) -> None:
         assert f"[{s.n}] {' '.join(s.sentence.text.split())} [{s.n}]" in prompt
 
 
+def test_a_yes_no_question_is_shown_its_own_number_of_sentences(seeded: Settings) -> None:
+    pipe = Pipeline(seeded.with_(answer_sentences=6, answer_sentences_yesno=2))
+    open_question = pipe.context(SEED_Q)
+    yes_no = pipe.context("Did Kazakhstan ask the CSTO for help during the January 2022 unrest?")
+    assert len(open_question) == 6
+    assert len(yes_no) == 2
+    assert any("CSTO" in s.sentence.text for s in yes_no)
+
+
+def test_sentence_counts_must_be_positive() -> None:
+    from rag.config import load_settings
+    from rag.errors import ConfigError
+
+    assert load_settings({"DATELINE_ANSWER_SENTENCES_YESNO": "3"}).answer_sentences_yesno == 3
+    for name in ("DATELINE_ANSWER_SENTENCES", "DATELINE_ANSWER_SENTENCES_YESNO"):
+        with pytest.raises(ConfigError, match=f"{name}=0 must be at least 1"):
+            load_settings({name: "0"})
+
+
 def test_llm_insufficient_reply_becomes_abstention(seeded: Settings) -> None:
     answer = _ask_scripted(seeded, ["INSUFFICIENT"], COST_Q)
     assert answer.abstained and not answer.citations

@@ -139,7 +139,7 @@ def test_sentence_counts_must_be_positive() -> None:
     from rag.errors import ConfigError
 
     assert load_settings({"DATELINE_ANSWER_SENTENCES_YESNO": "3"}).answer_sentences_yesno == 3
-    for name in ("DATELINE_ANSWER_SENTENCES", "DATELINE_ANSWER_SENTENCES_YESNO"):
+    for name in ("DATELINE_ANSWER_SENTENCES", "DATELINE_ANSWER_SENTENCES_YESNO", "DATELINE_TOP_K"):
         with pytest.raises(ConfigError, match=f"{name}=0 must be at least 1"):
             load_settings({name: "0"})
 

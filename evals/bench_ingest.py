@@ -77,7 +77,7 @@ def run_dateline(corpus: Path, queries: Path, n_queries: int, backend: str) -> d
         again = pipe.ingest([corpus])
         second = time.perf_counter() - t0
         chunks = pipe.store.all_chunks()
-        # What the embedder saw: each chunk's text (rag.ingest.embed_chunks).
+        # What the embedder saw: each chunk's text, and each sentence (rag.embed.embed_texts).
         sizes = body_sizes = embedder.count_tokens([c.text for c in chunks])
 
         def search(q: str) -> list[str]:
@@ -89,6 +89,7 @@ def run_dateline(corpus: Path, queries: Path, n_queries: int, backend: str) -> d
             "articles": len(report.added),
             "failed": len(report.failed),
             "chunks": report.chunks_written,
+            "sentences_embedded": sum(len(v) for v in pipe.store.sentence_vectors().values()),
             "seconds": first,
             "articles_per_s": len(report.added) / first,
             "chunks_per_s": report.chunks_written / first,
@@ -205,7 +206,8 @@ def main() -> None:
         if not args.skip_naive:
             results.append(_spawn("naive", corpus, args))
     cols = [
-        ("pipeline", "{}"), ("articles", "{}"), ("chunks", "{}"), ("seconds", "{:.1f}"),
+        ("pipeline", "{}"), ("articles", "{}"), ("chunks", "{}"), ("sentences_embedded", "{}"),
+        ("seconds", "{:.1f}"),
         ("articles_per_s", "{:.2f}"), ("chunks_per_s", "{:.1f}"), ("peak_rss_mb", "{:.0f}"),
         ("over_window", "{}"), ("mean_chunk_wordpieces", "{:.0f}"), ("second_ingest_s", "{:.2f}"),
         ("hits@10", "{:.3f}"), ("mrr@10", "{:.3f}"),

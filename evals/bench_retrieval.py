@@ -1,13 +1,17 @@
 """Benchmark: retrieval quality and latency on MultiHop-RAG dev questions, Dateline vs naive.
 
 Run: .venv/bin/python evals/bench_retrieval.py [--store DIR] [--limit N] [--skip-naive]
+     [--skip-chunks]
 
 Scores follow the MultiHop-RAG paper: a retrieved chunk is a hit when a gold evidence fact
 (white space removed) is a substring of it; null questions are skipped. Reported per question
 type: Hits@4, Hits@10, MRR@10, MAP@10 and evidence recall@10 (share of gold facts in the top
-10). Every Dateline unit counted is one chunk of at most 256 wordpieces, as in the paper.
-For Dateline also "evidence shown": the share of gold facts that reach the few sentences the
-answer step shows the model (`Pipeline.context`); it is measured apart, untimed.
+10). Every Dateline unit counted holds at most 256 wordpieces, as in the paper: by default a
+passage (one article's best sentences for the question, within one chunk's budget), and in
+the same run the stored chunks themselves (DATELINE_RETRIEVAL_UNIT=chunk) for comparison;
+the largest unit seen is printed. For Dateline also "evidence shown": the share of gold facts
+that reach the few sentences the answer step shows the model (`Pipeline.context`); it is
+measured apart, untimed.
 The naive baseline is llama-index's SentenceSplitter(256, 20) + the same MiniLM + vector top-10.
 """
 
@@ -44,6 +48,7 @@ def score(
     search: Callable[[str], list[str]],
     queries: list[dict],
     shown: Callable[[str], list[str]] | None = None,
+    units: list[str] | None = None,
 ) -> dict:
     per_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     latencies = []
@@ -51,6 +56,8 @@ def score(
         t0 = time.perf_counter()
         texts = search(q["query"])
         latencies.append(time.perf_counter() - t0)
+        if units is not None:  # kept to check their size after the clock
+            units.extend(texts[:10])
         facts = [e["fact"] for e in q["evidence_list"]]
         row = {
             "hits@4": hits_at_k(texts, facts, 4),
@@ -71,20 +78,23 @@ def score(
 
 
 def dateline_search(
-    store: Path | None, corpus: Path, tmp: Path
-) -> tuple[Callable[[str], list[str]], Callable[[str], list[str]]]:
+    store: Path | None, corpus: Path, tmp: Path, unit: str = "passage"
+) -> tuple[Callable[[str], list[str]], Callable[[str], list[str]], Callable[[list[str]], int]]:
     from rag.config import load_settings
+    from rag.embed import get_embedder
     from rag.pipeline import Pipeline
 
-    settings = load_settings(data_dir=store or tmp / "dateline")
+    settings = load_settings(data_dir=store or tmp / "dateline", retrieval_unit=unit)
     pipe = Pipeline(settings)
     if pipe.stats()["articles"] == 0:
         print(f"… ingesting {corpus} into {settings.data_dir}", file=sys.stderr, flush=True)
         pipe.ingest([corpus])
     pipe.retrieve("warm up the models and the BM25 index")
+    embedder = get_embedder(settings)
     return (
         lambda q: [h.chunk.text for h in pipe.retrieve(q, k=10)],
         lambda q: [s.sentence.text for s in pipe.context(q)],
+        lambda texts: max(embedder.count_tokens(texts)),
     )
 
 
@@ -126,14 +136,27 @@ def main() -> None:
     p.add_argument("--naive-cache", type=Path, default=None, help="keep the naive index here")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--skip-naive", action="store_true")
+    p.add_argument("--skip-chunks", action="store_true", help="do not also score the stored chunks")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
     queries = [q for q in json.loads(args.queries.read_text()) if q["evidence_list"]][: args.limit]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        search, shown = dateline_search(args.store, args.corpus, Path(tmp))
-        results["dateline"] = score(search, queries, shown)
-        print_table("Dateline (hybrid, outlet/date-aware)", results["dateline"])
+        search, shown, largest = dateline_search(args.store, args.corpus, Path(tmp))
+        units: list[str] = []
+        results["dateline"] = score(search, queries, shown, units)
+        results["dateline"]["largest_unit_wordpieces"] = largest(units)
+        print_table("Dateline (hybrid, outlet/date-aware, passages)", results["dateline"])
+        print(f"largest unit: {largest(units)} wordpieces with [CLS]/[SEP] (limit 256)")
+        if not args.skip_chunks:
+            search, _shown, largest = dateline_search(
+                args.store, args.corpus, Path(tmp), unit="chunk"
+            )
+            units = []
+            results["dateline_chunks"] = score(search, queries, None, units)
+            results["dateline_chunks"]["largest_unit_wordpieces"] = largest(units)
+            print_table("Dateline, the stored chunks as units", results["dateline_chunks"])
+            print(f"largest unit: {largest(units)} wordpieces with [CLS]/[SEP] (limit 256)")
         if not args.skip_naive:
             cache = args.naive_cache or Path(tmp) / "naive"
             results["naive"] = score(naive_search(args.corpus, cache), queries)

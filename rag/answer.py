@@ -95,10 +95,8 @@ def select_sentences(
         if article is None:
             continue
         articles[article.id] = article
-        for idx in range(
-            hit.chunk.sentence_start, min(hit.chunk.sentence_end, len(article.sentences))
-        ):
-            if (article.id, idx) in seen:
+        for idx in hit.chunk.sentence_indices:
+            if idx >= len(article.sentences) or (article.id, idx) in seen:
                 continue
             seen.add((article.id, idx))
             candidates.append((article, article.sentences[idx], 1.0 / (rank + 3)))
@@ -122,10 +120,32 @@ def select_sentences(
         article, sentence, _rank_score = candidates[i]
         scored.append((sim + cheap[i], article, sentence))
     scored.sort(key=lambda t: t[0], reverse=True)
-    top = scored[:limit]
+    top = _spread(scored, limit)
     order = {a.id: i for i, a in enumerate(articles.values())}
     top.sort(key=lambda t: (order[t[1].id], t[2].index))
     return [SourceSentence(n, a, s, score) for n, (score, a, s) in enumerate(top, 1)]
+
+
+def _spread(
+    scored: list[tuple[float, Article, Sentence]], limit: int
+) -> list[tuple[float, Article, Sentence]]:
+    """The best `limit` sentences, at most half of them from one article while others have
+    candidates: retrieval passages hold an article's best sentences, so without a cap one
+    article on the question's topic fills the prompt and a multi-report question loses its
+    other reports."""
+    cap = max(1, -(-limit // 2))
+    top: list[tuple[float, Article, Sentence]] = []
+    skipped: list[tuple[float, Article, Sentence]] = []
+    per: dict[str, int] = {}
+    for item in scored:
+        if len(top) == limit:
+            break
+        if per.get(item[1].id, 0) < cap:
+            top.append(item)
+            per[item[1].id] = per.get(item[1].id, 0) + 1
+        else:
+            skipped.append(item)
+    return top + skipped[: limit - len(top)]
 
 
 def format_sources(sources: Sequence[SourceSentence]) -> str:

@@ -59,6 +59,10 @@ class Settings:
     llm_max_tokens: int = 256
     llm_timeout_s: float = 120.0
     model_cache_dir: Path | None = None  # where the local GGUF is assembled; default ~/.cache
+    # What retrieval returns: "passage", each top article's best sentences for the question
+    # (at most chunk_max_tokens wordpieces, like a chunk), or "chunk", the stored chunks.
+    # Passages found more of the MultiHop dev questions' evidence in the top 10 (README).
+    retrieval_unit: str = "passage"
     reranker: str = "none"  # none | a registered reranker name | a local cross-encoder folder
     top_k: int = 10
     answer_sentences: int = 8  # source sentences shown to the LLM
@@ -106,6 +110,7 @@ _CHOICES = {
     "embed_backend": EMBED_BACKENDS,
     "verify_mode": ("flag", "drop"),
     "judge": ("none", "llm"),
+    "retrieval_unit": ("passage", "chunk"),
 }
 
 

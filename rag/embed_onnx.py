@@ -517,6 +517,47 @@ class OnnxEmbedder:
         return out
 
     def _embed_batch(self, session: Any, encodings: Sequence[Any]) -> np.ndarray:
+        return self._pooled_batch(session, encodings, [])[0]
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector and, from the same pass, a vector per character span of it: the
+        mean of the span's token states in the whole text's context ("late chunking"). Texts
+        must fit the model's window; a span without a token of its own is embedded alone."""
+        import numpy as np
+
+        session = self._load()
+        encodings = self._model_tokenizer().encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(-lengths, kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        per_text: list[np.ndarray] = [np.empty((0, self.dim), dtype=np.float32)] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            rows = [int(i) for i in order[start : start + self.batch_size]]
+            vecs, span_vecs = self._pooled_batch(
+                session, [encodings[i] for i in rows], [spans[i] for i in rows]
+            )
+            out[rows] = vecs
+            for i, sv in zip(rows, span_vecs, strict=True):
+                per_text[i] = sv
+        # Spans no token fell in (rare: text the tokenizer drops) get a vector of their own.
+        lost = [
+            (i, j) for i, sv in enumerate(per_text) for j in range(len(sv)) if not np.any(sv[j])
+        ]
+        if lost:
+            alone = self._embed([texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in lost], 64)
+            for (i, j), vec in zip(lost, alone, strict=True):
+                per_text[i][j] = vec
+        return out, per_text
+
+    def _pooled_batch(
+        self,
+        session: Any,
+        encodings: Sequence[Any],
+        spans: Sequence[Sequence[tuple[int, int]]],
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Mean-pooled, normalised vectors of a batch, and of each row's character spans."""
         import numpy as np
 
         width = max(len(e.ids) for e in encodings)
@@ -530,8 +571,23 @@ class OnnxEmbedder:
         hidden = session.run(None, feed)[0]
         mask = arrays["attention_mask"][:, :, None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        span_vectors: list[np.ndarray] = []
+        for row, row_spans in enumerate(spans):
+            e = encodings[row]
+            offsets = np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2)
+            bounds = np.asarray(row_spans, dtype=np.int64).reshape(-1, 2)
+            # Each word token goes to the span it starts in (spans are in text order) when it
+            # also ends inside it; [CLS]/[SEP] and tokens between spans go nowhere.
+            owner = np.searchsorted(bounds[:, 0], offsets[:, 0], side="right") - 1
+            keep = (np.asarray(e.special_tokens_mask) == 0) & (owner >= 0)
+            keep &= offsets[:, 1] > offsets[:, 0]
+            keep[keep] &= offsets[keep, 1] <= bounds[owner[keep], 1]
+            sums = np.zeros((len(bounds), self.dim), dtype=np.float32)
+            np.add.at(sums, owner[keep], hidden[row, : len(e.ids)][keep])
+            norms_ = np.linalg.norm(sums, axis=1, keepdims=True)
+            span_vectors.append(sums / np.where(norms_ == 0, 1.0, norms_))
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return np.asarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
+        return np.asarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32), span_vectors
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]

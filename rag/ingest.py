@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING
 
 from rag.chunk import make_chunks
 from rag.config import Settings
-from rag.embed import Embedder, get_embedder
+from rag.embed import EMBED_GROUP, embed_article_chunks, get_embedder
 from rag.errors import DatelineError, InputError
 from rag.types import Article, Chunk, FileError, IngestReport, RawArticle
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from rag.store import NewsStore
 
 log = logging.getLogger("dateline.ingest")
@@ -26,10 +24,6 @@ log = logging.getLogger("dateline.ingest")
 # (stage, done, total): stage is "read" (files), "split" (new or changed articles into
 # sentences) or "embed" (chunks); total None when unknown.
 Progress = Callable[[str, int, int | None], None]
-
-# Chunks embedded per call: big enough that length-sorting keeps padding low, small enough
-# that progress moves and a crash loses little work.
-EMBED_GROUP = 512
 
 
 @dataclass(frozen=True)
@@ -115,56 +109,6 @@ def read_articles(
     return articles
 
 
-def embed_chunks(
-    chunks: Sequence[Chunk],
-    articles: dict[str, Article],
-    embedder: Embedder,
-    progress: Progress | None = None,
-    done_before: int = 0,
-    total: int | None = None,
-) -> np.ndarray:
-    """One unit vector per chunk text; inputs longer than the model's window are embedded as
-    several windows and averaged instead of being silently truncated."""
-    import numpy as np
-
-    # The sentences alone: an embedded title/outlet/date header cost 13% more wordpieces and
-    # scored no better on the MultiHop dev questions (BM25 and the query planner match outlet,
-    # title and date instead; see rag/retrieve.lexical_text).
-    inputs = [c.text for c in chunks]
-    sizes = embedder.count_tokens(inputs)
-    pieces: list[str] = []
-    owner: list[int] = []
-    for i, (text, size) in enumerate(zip(inputs, sizes, strict=True)):
-        parts = [text] if size <= embedder.max_tokens else _windows(text, size, embedder)
-        pieces.extend(parts)
-        owner.extend([i] * len(parts))
-    # Length-sorted groups: each padded batch holds texts of similar length.
-    order = sorted(range(len(pieces)), key=lambda j: len(pieces[j]))
-    vectors = np.zeros((len(pieces), embedder.dim), dtype=np.float32)
-    for start in range(0, len(order), EMBED_GROUP):
-        idx = order[start : start + EMBED_GROUP]
-        vectors[idx] = embedder.embed_documents([pieces[j] for j in idx])
-        if progress:
-            progress("embed", done_before + min(start + EMBED_GROUP, len(order)), total)
-    out = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    np.add.at(out, np.asarray(owner), vectors)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms == 0, 1.0, norms)
-
-
-def _windows(text: str, size: int, embedder: Embedder) -> list[str]:
-    """Split an over-long input at word boundaries into pieces that fit the model."""
-    words = text.split()
-    n = max(2, -(-size // (embedder.max_tokens - 16)))
-    per = -(-len(words) // n)
-    parts = [" ".join(words[i : i + per]) for i in range(0, len(words), per)]
-    # Subword-heavy text can still overflow a window: split again until everything fits.
-    out: list[str] = []
-    for part, count in zip(parts, embedder.count_tokens(parts), strict=True):
-        out.extend([part] if count <= embedder.max_tokens else _windows(part, count, embedder))
-    return out
-
-
 def ingest(
     paths: Sequence[Path | str],
     settings: Settings,
@@ -218,7 +162,6 @@ def _write_new(
     progress: Progress | None,
 ) -> None:
     embedder = get_embedder(settings)
-    by_id = {a.id: a for a in todo}
     planned = [
         (
             a,
@@ -231,16 +174,20 @@ def _write_new(
         )
         for a in todo
     ]
+    # Every chunk and every sentence gets a vector: retrieval ranks chunks, then picks each
+    # article's passage by its sentences' vectors (made in the chunks' own pass).
     total = sum(len(c) for _a, c in planned)
     done = 0
     for group in _groups(planned, EMBED_GROUP * 2):
         chunks = [c for _a, cs in group for c in cs]
         try:
-            vectors = embed_chunks(chunks, by_id, embedder, progress, done, total)
+            vectors, s_vectors = embed_article_chunks(
+                [(a, cs) for a, cs in group], embedder, progress, done, total
+            )
             items = []
             pos = 0
-            for article, cs in group:
-                items.append((article, cs, vectors[pos : pos + len(cs)]))
+            for (article, cs), sv in zip(group, s_vectors, strict=True):
+                items.append((article, cs, vectors[pos : pos + len(cs)], sv))
                 pos += len(cs)
             store.write(items)
         except DatelineError as exc:

@@ -62,6 +62,9 @@ class QueryPlan:
     source_filter: tuple[str, ...]  # hard filter from Filters.sources only
     hops: tuple[SubQuery, ...]  # >= 1
     wants_short_answer: str | None  # "yesno" | "entity" | None
+    # The clauses of search_text of 4+ words (a one-clause question has one): a multi-part
+    # question's evidence sentence in one article matches one part, not the whole.
+    parts: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- outlets
@@ -937,6 +940,16 @@ def _search_text(question: str, dates: list[tuple[int, int, DateRange]]) -> str:
     return text if _WORD.search(text) else question  # "October 7, 2023?" alone: keep it
 
 
+_CLAUSE_SPLIT = re.compile(
+    r",\s+|;\s+|\s+(?:and|while|whereas|but)\s+(?:is\s+|was\s+|has\s+|also\s+|the\s+)?", re.I
+)
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    """A question's clauses of four words or more."""
+    return tuple(p for p in _CLAUSE_SPLIT.split(text) if len(p.split()) >= 4)
+
+
 def _source_filter(wanted: Sequence[str], known: Sequence[str]) -> tuple[str, ...]:
     """Caller-given outlets as canonical names ("bbc" -> both BBC outlets)."""
     out: dict[str, None] = {}
@@ -1011,9 +1024,10 @@ def plan_query(
     for m in mentions:
         for outlet in m.outlets:
             sources.setdefault(outlet, None)
+    search_text = _search_text(question, dates)
     return QueryPlan(
         question=question,
-        search_text=_search_text(question, dates),
+        search_text=search_text,
         sources=tuple(sources),
         dates=ranges,
         since=since,
@@ -1021,4 +1035,5 @@ def plan_query(
         source_filter=_source_filter(filters.sources, known_sources),
         hops=_hops(question, mentions, dates),
         wants_short_answer=_short_answer(question),
+        parts=_parts(search_text),
     )

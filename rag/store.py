@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from rag.types import Article, Chunk, Sentence
 if TYPE_CHECKING:
     import numpy as np
 
-    from vectorstore.base import Collection, Record, Where
+    from vectorstore.base import Collection, Metadata, Record, Where
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,11 @@ def _iso_or_none(value: Any) -> datetime | None:
 
 
 class NewsStore:
-    """Two collections: `<prefix>_chunks` (one vector per chunk) and `<prefix>_articles`
-    (cleaned text + sentence offsets; the record's presence with a matching content hash is
-    what makes an article's chunks valid: it is written last, as the commit)."""
+    """Three collections: `<prefix>_chunks` (one vector per chunk), `<prefix>_sentences` (one
+    vector per sentence: retrieval picks each article's passage by them) and
+    `<prefix>_articles` (cleaned text + sentence offsets; the record's presence with a matching
+    content hash is what makes an article's chunks and sentences valid: it is written last, as
+    the commit)."""
 
     def __init__(self, settings: Settings) -> None:
         from vectorstore.chroma import ChromaError, ChromaStore
@@ -67,6 +70,7 @@ class NewsStore:
             self._store = ChromaStore(path=settings.data_dir / "chroma", url=settings.chroma_url)
             self.chunks: Collection = self._store.collection(f"{settings.collection}_chunks")
             self.articles: Collection = self._store.collection(f"{settings.collection}_articles")
+            self.sentences: Collection = self._store.collection(f"{settings.collection}_sentences")
         except ChromaError as exc:
             raise StoreError(str(exc)) from exc
         self.location = self._store.location
@@ -106,25 +110,31 @@ class NewsStore:
     def repair(self) -> int:
         """Delete chunks no committed article version owns (left by a killed ingest)."""
         valid = {r.id: r.metadata.get("content_hash") for r in self.articles.get()}
-        orphans = [
-            r.id
-            for r in self.chunks.get()
-            if valid.get(str(r.metadata.get("article_id"))) != r.metadata.get("content_hash")
-        ]
-        self.chunks.delete(ids=orphans)
-        if orphans:
-            self.generation += 1
-        return len(orphans)
+        removed = 0
+        for collection in (self.chunks, self.sentences):
+            orphans = [
+                r.id
+                for r in collection.get()
+                if valid.get(str(r.metadata.get("article_id"))) != r.metadata.get("content_hash")
+            ]
+            collection.delete(ids=orphans)
+            removed += len(orphans)
+            if orphans:
+                self.generation += 1
+        return removed
 
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
         return {r.id: str(r.metadata.get("content_hash")) for r in self.articles.get(ids=ids)}
 
-    def write(self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray]]) -> None:
-        """Store new or changed articles with their chunks and chunk vectors.
+    def write(
+        self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray, np.ndarray]]
+    ) -> None:
+        """Store new or changed articles with their chunks, chunk vectors and sentence vectors.
 
-        Order matters for crash safety: (1) the new chunks, (2) the article records — the
-        commit, (3) the previous versions' chunks are deleted. A crash before (2) leaves
-        orphan chunks that `repair()` removes; after (2) the stale ones, likewise.
+        Order matters for crash safety: (1) the new chunks and sentences, (2) the article
+        records — the commit, (3) the previous versions' chunks and sentences are deleted. A
+        crash before (2) leaves orphans that `repair()` removes; after (2) the stale ones,
+        likewise.
         """
         import numpy as np
 
@@ -133,7 +143,8 @@ class NewsStore:
         self.check_embedding()
         c_ids, c_vecs, c_docs, c_meta = [], [], [], []
         a_ids, a_vecs, a_docs, a_meta = [], [], [], []
-        for article, chunks, vectors in items:
+        s_records = [_sentence_record(a, sv) for a, _c, _v, sv in items]
+        for article, chunks, vectors, _sentence_vectors in items:
             for chunk, vec in zip(chunks, vectors, strict=True):
                 c_ids.append(chunk.id)
                 c_vecs.append(vec)
@@ -146,18 +157,45 @@ class NewsStore:
             a_meta.append(self._article_meta(article, len(chunks)))
         # Re-running after a crash may find some of these chunk ids already there.
         self.chunks.upsert(c_ids, c_vecs, c_docs, c_meta)
+        self.sentences.upsert(*_columns(s_records))
         self.articles.upsert(a_ids, a_vecs, a_docs, a_meta)
-        for article, _chunks, _vectors in items:
-            self.chunks.delete(
-                where={
-                    "$and": [
-                        {"article_id": article.id},
-                        {"content_hash": {"$ne": article.content_hash}},
-                    ]
-                }
-            )
-        self._link_duplicates([a for a, _c, _v in items])
+        for article, *_rest in items:
+            stale = {
+                "$and": [
+                    {"article_id": article.id},
+                    {"content_hash": {"$ne": article.content_hash}},
+                ]
+            }
+            self.chunks.delete(where=stale)
+            self.sentences.delete(where=stale)
+        self._link_duplicates([a for a, *_rest in items])
         self.generation += 1
+
+    def write_sentence_vectors(self, items: Sequence[tuple[Article, np.ndarray]]) -> None:
+        """Add sentence vectors to articles stored without them (by a Dateline before 0.5)."""
+        self.sentences.upsert(*_columns([_sentence_record(a, v) for a, v in items]))
+
+    def sentence_vectors(self) -> dict[str, np.ndarray]:
+        """Each stored article's sentence vectors (rows in sentence order), for the articles
+        whose current version has them."""
+        import numpy as np
+
+        current = {
+            r.id: (str(r.metadata.get("content_hash")), int(r.metadata.get("n_sentences", 0)))
+            for r in self.articles.get()
+        }
+        out: dict[str, np.ndarray] = {}
+        for r in self.sentences.get():
+            m = r.metadata
+            aid = str(m.get("article_id"))
+            want_hash, n = current.get(aid, ("", 0))
+            if m.get("content_hash") != want_hash or int(m.get("n", -1)) != n or not n:
+                continue
+            raw = base64.b64decode(str(m.get("vectors", "")))
+            rows = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
+            if rows.size == n * int(m.get("dim", 0)):
+                out[aid] = rows.reshape(n, -1)
+        return out
 
     def _chunk_meta(self, chunk: Chunk) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -217,6 +255,7 @@ class NewsStore:
         # Article record first: its chunks become orphans even if we die before deleting them.
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
+        self.sentences.delete(where={"article_id": article_id})
         for other_id in json.loads(str(found[0].metadata.get("duplicate_of") or "[]")):
             others = self.articles.get(ids=[other_id])
             if others:
@@ -273,6 +312,36 @@ class NewsStore:
             "duplicates": sum(1 for a in infos if a.duplicate_of),
             "location": self.location,
         }
+
+
+def _sentence_record(article: Article, vectors: np.ndarray) -> tuple[str, Any, str, Metadata]:
+    """One record per article version holding all its sentence vectors: they are read back,
+    never searched, and one record a sentence cost ingest 20x more time in Chroma. float16
+    keeps cosines within ~1e-3."""
+    import numpy as np
+
+    rows = np.asarray(vectors, dtype=np.float32)
+    mean = rows.mean(axis=0) if len(rows) else np.zeros(rows.shape[1], dtype=np.float32)
+    meta: Metadata = {
+        "article_id": article.id,
+        "content_hash": article.content_hash,
+        "n": len(rows),
+        "dim": int(rows.shape[1]),
+        "vectors": base64.b64encode(rows.astype(np.float16).tobytes()).decode("ascii"),
+    }
+    vector = mean / (float(np.linalg.norm(mean)) or 1.0)
+    return f"{article.id}:{article.content_hash[:8]}", vector, "", meta
+
+
+def _columns(
+    records: Sequence[tuple[str, Any, str, Metadata]],
+) -> tuple[list[str], list[Any], list[str], list[Metadata]]:
+    return (
+        [r[0] for r in records],
+        [r[1] for r in records],
+        [r[2] for r in records],
+        [r[3] for r in records],
+    )
 
 
 def _text_hash(text: str) -> str:

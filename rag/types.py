@@ -54,7 +54,8 @@ class Article:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A run of consecutive sentences of one article, embedded and retrieved as one unit."""
+    """A run of consecutive sentences of one article, embedded and retrieved as one unit; or
+    a passage retrieval made for one question: the article's best sentences for it."""
 
     id: str
     article_id: str
@@ -65,6 +66,14 @@ class Chunk:
     source: str
     published_at: datetime | None
     content_hash: str  # the article version this chunk belongs to
+    # A passage's sentence indices, in text order (its text joins their runs with " … ");
+    # empty for a stored chunk, which holds sentence_start..sentence_end.
+    sentences: tuple[int, ...] = ()
+
+    @property
+    def sentence_indices(self) -> tuple[int, ...]:
+        """The indices of the sentences this unit holds."""
+        return self.sentences or tuple(range(self.sentence_start, self.sentence_end))
 
 
 @dataclass(frozen=True)

@@ -254,3 +254,24 @@ def test_two_installs_of_one_model_share_an_export_and_changed_weights_do_not(
         f.seek(-1, 2)
         f.write(bytes([last[0] ^ 1]))
     assert onnx_files(copies[0], out).fp32 != onnx_files(copies[1], out).fp32
+
+
+def test_spans_are_pooled_from_the_same_pass_as_their_text(int8: OnnxEmbedder) -> None:
+    text = TEXTS[2]
+    first = text.index("Chair")
+    spans = [(text.index("WASHINGTON"), first - 1), (first, len(text))]
+    vectors, per_text = int8.embed_spans([text, TEXTS[1]], [spans, [(0, len(TEXTS[1]))]])
+    # The texts' own vectors are what embed_documents gives.
+    assert np.allclose(vectors, int8.embed_documents([text, TEXTS[1]]), atol=1e-5)
+    # One unit vector per span, each nearest its own sentence embedded alone.
+    got = per_text[0]
+    alone = int8.embed_documents([text[a:b] for a, b in spans])
+    assert got.shape == (2, alone.shape[1])
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    sims = got @ alone.T
+    assert sims[0, 0] > 0.95 > sims[0, 1]
+    # A short sentence in context leans towards its neighbours (what it is about) but keeps
+    # its own part: it is not the text's vector.
+    assert sims[1, 1] > 0.5 and float(got[0] @ got[1]) < 0.95
+    # A span covering the whole text, without [CLS]/[SEP], stays close to the text's vector.
+    assert float(per_text[1][0] @ vectors[1]) > 0.95

@@ -47,11 +47,18 @@ def _record(**kw: str) -> dict[str, str]:
 
 
 def _consistent(store: NewsStore) -> int:
-    """Every chunk belongs to the committed version of its article; returns the chunk count."""
-    hashes = {a.id: a.content_hash for a in store.list_articles()}
+    """Every chunk and sentence vector belongs to the committed version of its article, and
+    each article has one vector per sentence; returns the chunk count."""
+    infos = store.list_articles()
+    hashes = {a.id: a.content_hash for a in infos}
     chunks = store.all_chunks()
     for c in chunks:
         assert hashes.get(c.article_id) == c.content_hash, c.id
+    for r in store.sentences.get():
+        assert hashes.get(r.metadata["article_id"]) == r.metadata["content_hash"], r.id
+    assert store.sentences.count() == len(infos)  # one record of sentence vectors an article
+    vectors = store.sentence_vectors()
+    assert {a.id: a.n_sentences for a in infos} == {k: len(v) for k, v in vectors.items()}
     return len(chunks)
 
 
@@ -77,6 +84,18 @@ def test_seed_article_is_stored_with_exact_sentence_offsets(settings: Settings) 
     stats = pipe.stats()
     assert stats["articles"] == 1 and stats["chunks"] >= 1
     assert stats["sentences"] == len(article.sentences)
+    # One vector per sentence, in text order (pooled in its chunk's context): of all rows, the
+    # 225-deaths sentence's is the one nearest that sentence embedded alone.
+    import numpy as np
+
+    from rag.embed import get_embedder
+
+    vectors = pipe.store.sentence_vectors()[article.id]
+    assert vectors.shape == (len(article.sentences), 384)
+    deaths = next(s for s in article.sentences if "225 deaths" in s.text)
+    own = get_embedder(settings).embed_documents([deaths.text])[0]
+    assert int(np.argmax(vectors @ own)) == deaths.index
+    assert float(vectors[deaths.index] @ own) > 0.5
 
 
 def test_reingest_stores_nothing_new(
@@ -249,6 +268,7 @@ def test_kill_mid_ingest_then_rerun_leaves_no_partial_article(
     (old,) = store.list_articles()
     assert "new paragraph" not in (store.get_article(old.id) or old).text  # type: ignore[union-attr]
     assert store.chunks.count() > old.n_chunks
+    assert store.sentences.count() == 2  # the committed version's and the orphan's
     assert store.repair() > 0
     assert _consistent(store) == old.n_chunks
     report = Pipeline(settings).ingest([src])

@@ -524,3 +524,20 @@ def test_date_range_contains() -> None:
     assert day.contains(utc(2023, 10, 7, 20))
     assert not day.contains(utc(2023, 10, 8))
     assert day.contains(datetime(2023, 10, 7, 1))  # naive is UTC
+
+
+def test_parts_are_the_questions_clauses_of_four_words_or_more() -> None:
+    plan = plan_query(
+        "Does the Guardian article say United won their recent matches, while the Sporting "
+        "News article says United were eliminated, and is it true?",
+        ["The Guardian", "Sporting News"],
+    )
+    assert plan.parts == (
+        "Does the Guardian article say United won their recent matches",
+        "while the Sporting News article says United were eliminated",
+        "and is it true?",
+    )
+    assert plan_query("Who won the match, and when?", []).parts == ("Who won the match",)
+    # One clause: the question itself; dates are left out, as in search_text.
+    single = plan_query("Who rescued the kayakers on October 7, 2023?", [])
+    assert single.parts == (single.search_text,) and "October" not in single.search_text

@@ -1,5 +1,5 @@
-"""Hybrid retrieval on a real Chroma store and the real MiniLM: outlets, dates, filters, and
-the single-sentence ranker."""
+"""Hybrid retrieval on a real Chroma store and the real MiniLM: outlets, dates, filters, the
+single-sentence ranker, and the passages made of each top article's best sentences."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from rag.embed import get_embedder
 from rag.pipeline import Pipeline
 from rag.query import Filters, plan_query
+from rag.retrieve import PASSAGE_GAP, Retriever
 
 FILLER = [
     "Dock managers said container traffic had been slow for most of the autumn.",
@@ -147,3 +149,64 @@ def test_articles_ingested_later_are_searchable_at_once(pipe: Pipeline, tmp_path
     hits = pipe.retrieve("Who rescued the kayakers off Gull Point?", k=1)
     assert sentence in hits[0].chunk.text
     assert hits[0].ranks["q-sentence"] == 1
+
+
+def test_a_passage_is_its_articles_best_sentences_within_one_chunks_budget(
+    pipe: Pipeline,
+) -> None:
+    question = "How much money was in the union's strike fund, according to its treasurer?"
+    hits = pipe.retrieve(question, k=10)
+    # The two reports of the first test rank first; the long one's passage holds the fact.
+    port = next(h for h in hits if h.chunk.title == "Port strike ends after pay deal")
+    assert hits.index(port) < 2 and port.ranks["passage"] == 1
+    first = port.chunk
+    assert BURIED in first.text
+    article = pipe.article(first.article_id)
+    assert article is not None
+    # Its sentences are the article's own, in text order, joined run by run.
+    assert list(first.sentences) == sorted(set(first.sentences))
+    assert first.sentence_indices == first.sentences
+    for part in first.text.split(PASSAGE_GAP):
+        assert part in article.text
+    assert len(first.sentences) < len(article.sentences)  # the long report does not fit
+    # Like a chunk, at most chunk_max_tokens wordpieces (+ [CLS]/[SEP]).
+    embedder = get_embedder(pipe.settings)
+    for h in hits:
+        assert embedder.count_tokens([h.chunk.text])[0] <= pipe.settings.chunk_max_tokens + 2
+    # The top article has a second passage, with its next-best sentences, ranked after every
+    # other article's first one.
+    second = [h for h in hits if h.chunk.article_id == first.article_id and h is not port]
+    assert len(second) == 1 and second[0].ranks["passage"] == 2
+    assert not set(second[0].chunk.sentences) & set(first.sentences)
+    assert hits.index(second[0]) > max(i for i, h in enumerate(hits) if h.ranks["passage"] == 1)
+    # The answer step is offered only the passages' sentences.
+    offered = {(h.chunk.article_id, i) for h in hits for i in h.chunk.sentence_indices}
+    shown = pipe.context(question)
+    assert shown and {(s.article.id, s.sentence.index) for s in shown} <= offered
+
+
+def test_the_chunk_unit_returns_the_stored_chunks(pipe: Pipeline) -> None:
+    settings = pipe.settings.with_(retrieval_unit="chunk")
+    retriever = Retriever(pipe.store, get_embedder(settings), settings)
+    question = "How much money was in the union's strike fund, according to its treasurer?"
+    hits = retriever.search(plan_query(question, pipe.known_sources()), k=5)
+    stored = {c.id: c for c in pipe.store.all_chunks()}
+    assert hits and all(stored.get(h.chunk.id) == h.chunk for h in hits)
+    assert any(BURIED in h.chunk.text for h in hits)
+
+
+def test_a_store_without_sentence_vectors_gets_them_on_first_search(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "news.json").write_text(json.dumps(CORPUS), encoding="utf-8")
+    pipe = Pipeline(settings.with_(chunk_max_tokens=128))
+    assert pipe.ingest([tmp_path / "news.json"]).ok
+    n = sum(len(a.sentences) for a in pipe.store.all_articles())
+    # As a store written before sentence vectors existed.
+    pipe.store.sentences.delete(ids=[r.id for r in pipe.store.sentences.get()])
+    with caplog.at_level("WARNING", logger="dateline.retrieve"):
+        hits = pipe.retrieve("How much money was in the union's strike fund?", k=3)
+    assert f"embedding the {n} sentences of {len(CORPUS)} articles" in caplog.text
+    assert any(BURIED in h.chunk.text and h.ranks["passage"] == 1 for h in hits)
+    assert pipe.store.sentences.count() == len(CORPUS)  # stored: no process embeds them again
+    assert len(pipe.store.sentence_vectors()) == len(CORPUS)

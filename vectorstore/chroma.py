@@ -189,10 +189,14 @@ class ChromaStore:
         self.location = url or str(Path(path or "data/chroma").resolve())
         self._client = open_client(path, url)
 
-    def collection(self, name: str) -> ChromaCollection:
+    def collection(self, name: str, *, searched: bool = True) -> ChromaCollection:
+        hnsw: dict[str, Any] = {"space": "cosine"}
+        if not searched:
+            # Chroma indexes every vector; a sparse graph costs least to build (never searched).
+            hnsw.update(ef_construction=8, max_neighbors=4)
         # embedding_function=None: Chroma's default one downloads a model on first add.
         raw = self._client.get_or_create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            name, embedding_function=None, configuration={"hnsw": hnsw}
         )
         return ChromaCollection(raw)
 

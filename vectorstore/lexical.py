@@ -94,6 +94,15 @@ class BM25Index:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def scores(self, query: str) -> Any:
+        """Every document's BM25 score for the query, in position order (a numpy array)."""
+        import numpy as np
+
+        tokens = tokenize(query)
+        if self._retriever is None or not tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
+
     def search(
         self, query: str, k: int, allowed: set[int] | None = None
     ) -> list[tuple[int, float]]:

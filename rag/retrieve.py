@@ -46,8 +46,8 @@ SENTENCE_CANDIDATES = 200
 # neighbours' score, since evidence sits among related sentences) and the best that fit one
 # chunk's budget form its passage. The first k // PASSAGE_SECOND_EVERY articles also get a
 # second passage (their next-best sentences): most evidence sits in the first two articles.
-# On the 549 MultiHop dev questions this lifted MRR@10 0.716 -> 0.80 and evidence recall@10
-# 0.716 -> 0.76 over the chunks themselves (evals/bench_retrieval.py, README).
+# On the 549 MultiHop dev questions this lifted MRR@10 0.711 -> 0.793 and evidence recall@10
+# 0.717 -> 0.750 over the chunks themselves in one run (evals/bench_retrieval.py, README).
 PASSAGE_BM25_WEIGHT = 1.0
 PASSAGE_NEIGHBOUR_WEIGHT = 0.3
 PASSAGE_SECOND_EVERY = 5

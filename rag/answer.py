@@ -84,6 +84,7 @@ def select_sentences(
     similarity: Callable[[str, Sequence[str]], list[float]],
     *,
     limit: int = 8,
+    spread: bool = False,
 ) -> list[SourceSentence]:
     """The `limit` sentences of the retrieved chunks that best match the question, numbered
     1..n grouped by article (articles in retrieval order, sentences in text order)."""
@@ -120,7 +121,7 @@ def select_sentences(
         article, sentence, _rank_score = candidates[i]
         scored.append((sim + cheap[i], article, sentence))
     scored.sort(key=lambda t: t[0], reverse=True)
-    top = _spread(scored, limit)
+    top = _spread(scored, limit) if spread else scored[:limit]
     order = {a.id: i for i, a in enumerate(articles.values())}
     top.sort(key=lambda t: (order[t[1].id], t[2].index))
     return [SourceSentence(n, a, s, score) for n, (score, a, s) in enumerate(top, 1)]
@@ -130,9 +131,10 @@ def _spread(
     scored: list[tuple[float, Article, Sentence]], limit: int
 ) -> list[tuple[float, Article, Sentence]]:
     """The best `limit` sentences, at most half of them from one article while others have
-    candidates: retrieval passages hold an article's best sentences, so without a cap one
-    article on the question's topic fills the prompt and a multi-report question loses its
-    other reports."""
+    candidates: for passages, which hold an article's best sentences, so that one article on
+    the question's topic does not fill the prompt and a multi-report question keeps its other
+    reports. (Chunks mix in weaker sentences, and without the cap the model answered better
+    from them.)"""
     cap = max(1, -(-limit // 2))
     top: list[tuple[float, Article, Sentence]] = []
     skipped: list[tuple[float, Article, Sentence]] = []

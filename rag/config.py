@@ -63,6 +63,10 @@ class Settings:
     # (at most chunk_max_tokens wordpieces, like a chunk), or "chunk", the stored chunks.
     # Passages found more of the MultiHop dev questions' evidence in the top 10 (README).
     retrieval_unit: str = "passage"
+    # ... and what the answer step draws its source sentences from. "chunk": on the first 40
+    # questions of the 200-question MultiHop sample the embedded 1.5B model answered 19 right
+    # from chunks and 15-18 from passages (README); a stronger model may do better with them.
+    answer_unit: str = "chunk"
     reranker: str = "none"  # none | a registered reranker name | a local cross-encoder folder
     top_k: int = 10
     answer_sentences: int = 8  # source sentences shown to the LLM
@@ -111,6 +115,7 @@ _CHOICES = {
     "verify_mode": ("flag", "drop"),
     "judge": ("none", "llm"),
     "retrieval_unit": ("passage", "chunk"),
+    "answer_unit": ("passage", "chunk"),
 }
 
 

@@ -169,14 +169,19 @@ class _Answering:
         return self._search(question, filters, as_of, k)[1]
 
     def _search(
-        self, question: str, filters: Filters | None, as_of: datetime | None, k: int | None = None
+        self,
+        question: str,
+        filters: Filters | None,
+        as_of: datetime | None,
+        k: int | None = None,
+        unit: str | None = None,
     ) -> tuple[QueryPlan, list[Hit]]:
-        """The question's plan and the chunks retrieval ranks first for it."""
+        """The question's plan and the units retrieval ranks first for it."""
         from rag.query import plan_query
 
         retriever, _embedder = self._services()
         plan = plan_query(question, self.known_sources(), as_of=as_of, filters=filters)
-        return plan, list(retriever.search(plan, k))
+        return plan, list(retriever.search(plan, k, unit=unit))
 
     def _gather(
         self, question: str, filters: Filters | None, as_of: datetime | None
@@ -184,7 +189,7 @@ class _Answering:
         """The plan, the retrieved chunks and the numbered source sentences for a question."""
         from rag.answer import select_sentences
 
-        plan, hits = self._search(question, filters, as_of)
+        plan, hits = self._search(question, filters, as_of, unit=self.settings.answer_unit)
         sources = select_sentences(
             plan.question,
             hits,
@@ -195,6 +200,7 @@ class _Answering:
                 if plan.wants_short_answer == "yesno"
                 else self.settings.answer_sentences
             ),
+            spread=self.settings.answer_unit == "passage",
         )
         return plan, hits, sources
 

@@ -224,7 +224,7 @@ class Retriever:
     ) -> dict[str, np.ndarray]:
         """Every article's sentence vectors; those a store written before 0.5 lacks are
         embedded once now (with their chunks, as an ingest does) and stored."""
-        if self.settings.retrieval_unit != "passage":
+        if "passage" not in (self.settings.retrieval_unit, self.settings.answer_unit):
             return {}
         from rag.embed import embed_article_chunks
 
@@ -258,7 +258,8 @@ class Retriever:
         with self._lock:
             self._lex = None
 
-    def search(self, plan: QueryPlan, k: int | None = None) -> list[Hit]:
+    def search(self, plan: QueryPlan, k: int | None = None, unit: str | None = None) -> list[Hit]:
+        """The top k units (settings.retrieval_unit unless `unit` says) for a planned query."""
         k = k or self.settings.top_k
         lex = self._lexical()
         if not lex.chunks:
@@ -268,7 +269,7 @@ class Retriever:
             return []
         where = _where(plan)
         subs = _sub_searches(plan)
-        passages = self.settings.retrieval_unit == "passage"
+        passages = (unit or self.settings.retrieval_unit) == "passage"
         parts = list(plan.parts) if passages else []
         # One batched embedding call for every sub-search and question part: on a CPU each
         # call has a fixed cost.
@@ -454,7 +455,7 @@ def _passages(
         scores = _sentence_scores(lex, article, bm25, question, parts, hops)
         runs = _fill(lex, article, scores, 2 if rank < n_second else 1)
         for n, indices in enumerate(runs):
-            passage = _passage(lex, article, hit, indices, n)
+            passage = _passage(article, hit, indices, n)
             (firsts if n == 0 else seconds).append(passage)
     # The second passages come after every first one: a new article's best sentences hold
     # more evidence than an article's next-best ones.
@@ -516,7 +517,8 @@ def _fill(lex: _Lexical, article: Article, scores: np.ndarray, n: int) -> list[l
     return out
 
 
-def _passage(lex: _Lexical, article: Article, hit: Hit, indices: list[int], n: int) -> Hit:
+def _passage(article: Article, hit: Hit, indices: list[int], n: int) -> Hit:
+    """A Hit for an article's n-th passage (0: the first), ranked by its article's best hit."""
     runs: list[list[int]] = []
     for i in indices:
         if runs and i == runs[-1][-1] + 1:

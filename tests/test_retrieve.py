@@ -179,10 +179,26 @@ def test_a_passage_is_its_articles_best_sentences_within_one_chunks_budget(
     assert len(second) == 1 and second[0].ranks["passage"] == 2
     assert not set(second[0].chunk.sentences) & set(first.sentences)
     assert hits.index(second[0]) > max(i for i, h in enumerate(hits) if h.ranks["passage"] == 1)
-    # The answer step is offered only the passages' sentences.
+    # With DATELINE_ANSWER_UNIT=passage the answer step is offered only their sentences, at
+    # most half of them from one article.
+    answering = Pipeline(pipe.settings.with_(answer_unit="passage"))
     offered = {(h.chunk.article_id, i) for h in hits for i in h.chunk.sentence_indices}
-    shown = pipe.context(question)
+    shown = answering.context(question)
     assert shown and {(s.article.id, s.sentence.index) for s in shown} <= offered
+    ids = [s.article.id for s in shown]
+    per_article = [ids.count(a) for a in set(ids)]
+    cap = -(-answering.settings.answer_sentences // 2)
+    assert len(per_article) > 1 and max(per_article) <= cap
+
+
+def test_the_answer_step_draws_on_the_chunks_by_default(pipe: Pipeline) -> None:
+    question = "How much money was in the union's strike fund, according to its treasurer?"
+    chunks = {c.id: c for c in pipe.store.all_chunks()}
+    _plan, hits, shown = pipe._gather(question, None, None)
+    assert hits and all(chunks.get(h.chunk.id) == h.chunk for h in hits)
+    offered = {(h.chunk.article_id, i) for h in hits for i in h.chunk.sentence_indices}
+    assert shown and {(s.article.id, s.sentence.index) for s in shown} <= offered
+    assert any(s.sentence.text == BURIED for s in shown)
 
 
 def test_the_chunk_unit_returns_the_stored_chunks(pipe: Pipeline) -> None:

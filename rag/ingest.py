@@ -125,7 +125,10 @@ def ingest(
     report = IngestReport()
     repaired = store.repair()
     if repaired:
-        log.warning("removed %d chunks left behind by an interrupted ingest", repaired)
+        log.warning(
+            "removed %d chunk and sentence-vector records left behind by an interrupted ingest",
+            repaired,
+        )
     articles = read_articles(paths, settings, source=source, report=report, progress=progress)
 
     # The same identity twice in one run (one URL in two files): the first one counts.

@@ -57,7 +57,8 @@ def _iso_or_none(value: Any) -> datetime | None:
 
 class NewsStore:
     """Three collections: `<prefix>_chunks` (one vector per chunk), `<prefix>_sentences` (one
-    vector per sentence: retrieval picks each article's passage by them) and
+    record per article version holding its sentence vectors: retrieval picks each article's
+    passage by them) and
     `<prefix>_articles` (cleaned text + sentence offsets; the record's presence with a matching
     content hash is what makes an article's chunks and sentences valid: it is written last, as
     the commit)."""
@@ -108,7 +109,8 @@ class NewsStore:
     # ----- writing -----------------------------------------------------------------------
 
     def repair(self) -> int:
-        """Delete chunks no committed article version owns (left by a killed ingest)."""
+        """Delete chunk and sentence-vector records no committed article version owns (left by
+        a killed ingest); returns how many."""
         valid = {r.id: r.metadata.get("content_hash") for r in self.articles.get()}
         removed = 0
         for collection in (self.chunks, self.sentences):

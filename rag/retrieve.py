@@ -45,12 +45,17 @@ SENTENCE_CANDIDATES = 200
 # to the hop naming the article's outlet + BM25 scaled to the article's best + a share of the
 # neighbours' score, since evidence sits among related sentences) and the best that fit one
 # chunk's budget form its passage. The first k // PASSAGE_SECOND_EVERY articles also get a
-# second passage (their next-best sentences): most evidence sits in the first two articles.
-# On the 549 MultiHop dev questions this lifted MRR@10 0.711 -> 0.793 and evidence recall@10
-# 0.717 -> 0.750 over the chunks themselves in one run (evals/bench_retrieval.py, README).
+# second passage (their next-best sentences): most evidence sits in the first two articles;
+# for a yes/no question, the first k // PASSAGE_SECOND_EVERY_YESNO (see _passages).
+# On the 549 MultiHop dev questions passages lifted MRR@10 0.711 -> 0.793 and evidence
+# recall@10 0.717 -> 0.750 over the chunks themselves in one run (evals/bench_retrieval.py,
+# README); stemmed BM25 (vectorstore/lexical.py) then took evidence recall to 0.776-0.779, and
+# the yes/no rule to 0.785 (second passages for 3 of 10 for every question: 0.784, but
+# "which/who" questions lost; for 2 or 5 of 10: 0.776 and 0.766).
 PASSAGE_BM25_WEIGHT = 1.0
 PASSAGE_NEIGHBOUR_WEIGHT = 0.3
 PASSAGE_SECOND_EVERY = 5
+PASSAGE_SECOND_EVERY_YESNO = 3
 PASSAGE_GAP = " … "
 
 
@@ -436,7 +441,7 @@ def _passages(
     k: int,
 ) -> list[Hit]:
     """The top k passages: one for each of the first articles in hit order, then a second
-    one for each of the first k // PASSAGE_SECOND_EVERY articles."""
+    one for each of the first k // PASSAGE_SECOND_EVERY (yes/no: _YESNO) articles."""
 
     order: list[Hit] = []  # each article's best hit, in rank order
     seen: set[str] = set()
@@ -446,7 +451,13 @@ def _passages(
             order.append(h)
     if not order:  # no sentence vectors to pick passages by: the chunks themselves
         return _diversify(hits, plan, k)
-    n_second = k // PASSAGE_SECOND_EVERY
+    # A yes/no question asks about a few named reports: their next-best sentences hold more
+    # of its evidence than further articles do. A "which/who" question chains facts across
+    # more reports, so it gets more articles instead.
+    every = (
+        PASSAGE_SECOND_EVERY_YESNO if plan.wants_short_answer == "yesno" else PASSAGE_SECOND_EVERY
+    )
+    n_second = k // every
     bm25 = lex.sentences.scores(plan.search_text)
     firsts: list[Hit] = []
     seconds: list[Hit] = []

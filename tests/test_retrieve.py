@@ -226,3 +226,52 @@ def test_a_store_without_sentence_vectors_gets_them_on_first_search(
     assert any(BURIED in h.chunk.text and h.ranks["passage"] == 1 for h in hits)
     assert pipe.store.sentences.count() == len(CORPUS)  # stored: no process embeds them again
     assert len(pipe.store.sentence_vectors()) == len(CORPUS)
+
+
+# Four long reports on one story, each longer than one passage of chunk_max_tokens=64.
+LONG_REPORTS = [
+    _article(
+        f"Harbour dispute, day {n}",
+        outlet,
+        f"2023-04-0{n}",
+        [
+            f"On day {n} of the harbour dispute, talks between the union and the port resumed.",
+            *FILLER,
+        ],
+    )
+    for n, outlet in enumerate(["Harbour Times", "Metro Daily", "Coast Herald", "Bay Post"], 1)
+]
+
+
+@pytest.fixture(scope="module")
+def deep_pipe(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Pipeline:
+    folder = tmp_path_factory.mktemp("long")
+    (folder / "news.json").write_text(json.dumps(LONG_REPORTS), encoding="utf-8")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("store"),
+        llm="extractive",
+        model_cache_dir=model_cache,
+        chunk_max_tokens=64,
+    )
+    pipeline = Pipeline(settings)
+    assert pipeline.ingest([folder]).ok
+    return pipeline
+
+
+def test_a_yes_no_question_gets_more_second_passages_than_a_which_question(
+    deep_pipe: Pipeline,
+) -> None:
+    def seconds(question: str, k: int) -> int:
+        return sum(h.ranks["passage"] == 2 for h in deep_pipe.retrieve(question, k=k))
+
+    # k // 5 second passages for a "which" question, k // 3 for a yes/no question: a yes/no
+    # question asks about a few named reports, and their next-best sentences say more.
+    assert seconds("Which union resumed talks with the port in the harbour dispute?", k=6) == 1
+    assert seconds("Did the union resume talks with the port in the harbour dispute?", k=6) == 2
+    hits = deep_pipe.retrieve(
+        "Did the union resume talks with the port in the harbour dispute?", k=6
+    )
+    assert len(hits) == 6 and len({h.chunk.article_id for h in hits}) == 4
+    # Every second passage still ranks after every first one.
+    firsts = [i for i, h in enumerate(hits) if h.ranks["passage"] == 1]
+    assert max(firsts) < min(i for i, h in enumerate(hits) if h.ranks["passage"] == 2)

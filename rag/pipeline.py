@@ -241,7 +241,11 @@ class _Answering:
         timings["retrieve"] = t1 - t0 - timings["rewrite"]
         llm = self._llm()
         parts: list[str] = []
-        if llm is None or not sources:
+        if plan.absent_sources:
+            # It asks what an outlet reported that no stored article is from: whatever other
+            # outlets say would be passed off as that outlet's report.
+            parts.append(ABSTAIN_TOKEN)
+        elif llm is None or not sources:
             text = (
                 extractive_answer(plan.question, sources, self.similarity)
                 if sources
@@ -339,6 +343,8 @@ class _Answering:
 
         by_n = {s.n: s for s in sources}
         text, _cited = parse_markers(raw, set(by_n))
+        if plan.absent_sources:
+            return self._abstain(question, standalone, hits, timings, absent=plan.absent_sources)
         if not text or text.strip().upper().startswith(ABSTAIN_TOKEN) or not by_n:
             return self._abstain(question, standalone, hits, timings)
         sentences = [s.text for s in split_sentences(text)]
@@ -383,11 +389,16 @@ class _Answering:
         hits: Sequence[Any],
         timings: dict[str, float],
         checks: tuple[Any, ...] = (),
+        absent: Sequence[str] = (),
     ) -> Answer:
         q = (standalone or question).strip()
+        text = f"The articles do not say. None of the stored sentences answers: “{q}”"
+        if absent:
+            names = " or ".join([", ".join(absent[:-1]), absent[-1]] if len(absent) > 1 else absent)
+            text = f"The articles do not say: none of the stored articles is from {names}."
         return Answer(
             question=question,
-            answer=f"The articles do not say. None of the stored sentences answers: “{q}”",
+            answer=text,
             abstained=True,
             verification=checks,
             short_answer="Insufficient information.",

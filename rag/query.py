@@ -65,6 +65,8 @@ class QueryPlan:
     # The clauses of search_text of 4+ words (a one-clause question has one): a multi-part
     # question's evidence sentence in one article matches one part, not the whole.
     parts: tuple[str, ...] = ()
+    # Well-known outlets the question names as a source that no stored article is from.
+    absent_sources: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- outlets
@@ -269,6 +271,70 @@ def match_sources(question: str, known_sources: Sequence[str]) -> tuple[str, ...
         for outlet in mention.outlets:
             seen.setdefault(outlet, None)
     return tuple(seen)
+
+
+# Well-known news outlets, to notice a question that asks what one of them reported when the
+# store holds nothing from it. Names that are also common words (People, Time, Science,
+# Nature, Mint, The Sun, Insider, ...) are left out: too easy to misread.
+_WELL_KNOWN_OUTLETS = (
+    "ABC News", "AFP", "Agence France-Presse", "Al Jazeera", "Ars Technica", "Associated Press",
+    "Axios", "BBC", "BBC News", "Billboard", "Bleacher Report", "Bloomberg", "Business Insider",
+    "Business Standard", "BuzzFeed", "CBC News", "CBS News", "CNBC", "CNET", "CNN",
+    "Channel NewsAsia", "Cricbuzz", "Daily Mail", "Der Spiegel", "Deutsche Welle", "ESPN",
+    "Engadget", "Entertainment Weekly", "Euronews", "Financial Times", "Forbes", "Fox News",
+    "Gizmodo", "Haaretz", "Harvard Business Review", "Hindustan Times", "HuffPost", "IGN",
+    "Kotaku", "Le Monde", "Los Angeles Times", "MIT Technology Review", "MSNBC", "MarketWatch",
+    "Mashable", "NBC News", "NDTV", "NPR", "New Scientist", "New York Post", "New York Times",
+    "Newsweek", "Nikkei", "Politico", "Reuters", "Rolling Stone", "Scientific American",
+    "Semafor", "Sky News", "South China Morning Post", "Sporting News", "Sports Illustrated",
+    "TechCrunch", "The Atlantic", "The Daily Beast", "The Economic Times", "The Economist",
+    "The Globe and Mail", "The Guardian", "The Hill", "The Hindu", "The Hollywood Reporter",
+    "The Independent", "The Irish Times", "The New York Times", "The New Yorker",
+    "The Straits Times", "The Telegraph", "The Times of India", "The Verge",
+    "The Wall Street Journal", "The Washington Post", "Times of India", "TMZ", "USA Today",
+    "VentureBeat", "Variety", "Vox", "Wall Street Journal", "Washington Post", "Wired",
+    "Xinhua", "Yahoo Finance", "Yahoo News", "YourStory", "ZDNet",
+)  # fmt: skip
+_OUTLET_NAME = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(n) for n in sorted(_WELL_KNOWN_OUTLETS, key=len)[::-1])
+    + r")(?![\w-])"
+)
+# Said as a source: "a Reuters report", "the Bloomberg article", "Variety's coverage",
+# "Reuters and Bloomberg report", "Reuters said", or "reported by / according to / an article
+# from Reuters".
+_AS_SOURCE_AFTER = re.compile(
+    r"['\"”’]?(?:['’]s)?"
+    r"(?:,?\s+(?:and|or)\s+(?:the\s+)?['\"“‘]?[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*)*['\"”’]?)?"
+    r"\s+(?:articles?|reports?|pieces?|coverage|story|stories|columns?|editorials?|analysis"
+    r"|interviews?|podcasts?|newsletters?|reported|said|says|wrote|writes|published)\b"
+)
+_AS_SOURCE_BEFORE = re.compile(
+    r"\b(?:from|by|in|according to|per)\s+(?:the\s+|an?\s+)?['\"“‘]?$", re.IGNORECASE
+)
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", re.sub(r"^the\s+", "", name.lower()))
+
+
+def absent_outlets(question: str, known_sources: Sequence[str]) -> tuple[str, ...]:
+    """Well-known outlets the question names as a source that none of `known_sources` is
+    (nor a longer name of, e.g. "CNBC" for "Cnbc | World Business News Leader")."""
+    known = [_squash(k) for k in known_sources]
+    taken = [(m.start, m.end) for m in _outlet_mentions(question, known_sources)]
+    out: dict[str, None] = {}
+    for m in _OUTLET_NAME.finditer(question):
+        if any(a < m.end() and m.start() < b for a, b in taken):
+            continue  # a stored outlet's name or alias
+        before = question[max(0, m.start() - 40) : m.start()]
+        if not (_AS_SOURCE_AFTER.match(question, m.end()) or _AS_SOURCE_BEFORE.search(before)):
+            continue  # "Michael Bloomberg said": a person, not the outlet
+        name = _squash(m.group(1))
+        if any(name in k or k in name for k in known if k):
+            continue
+        out.setdefault(m.group(1), None)
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- dates
@@ -1036,4 +1102,5 @@ def plan_query(
         hops=_hops(question, mentions, dates),
         wants_short_answer=_short_answer(question),
         parts=_parts(search_text),
+        absent_sources=absent_outlets(question, known_sources),
     )

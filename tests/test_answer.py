@@ -77,6 +77,27 @@ def test_question_the_articles_do_not_answer_abstains(seeded: Settings) -> None:
     assert answer.answer.startswith("The articles do not say")
 
 
+def test_a_question_about_an_outlet_the_store_lacks_abstains_and_says_so(
+    seeded: Settings,
+) -> None:
+    # The seed article is from Trend News Agency (via MENAFN); nothing is from Reuters, so
+    # its text must not be passed off as what Reuters reported, however well it answers.
+    llm = install_scripted_llm(
+        lambda messages: f"Official figures report 225 deaths [{_number_of(messages, '225')}]."
+    )
+    answer = Pipeline(seeded.with_(llm="scripted")).ask(
+        "According to a Reuters report, how many people died in the January 2022 unrest?"
+    )
+    assert answer.abstained and not answer.citations
+    assert answer.answer == "The articles do not say: none of the stored articles is from Reuters."
+    assert llm.calls == []  # the model is not asked
+    # Naming the stored outlet instead gets the answer.
+    answer = Pipeline(seeded.with_(llm="scripted")).ask(
+        "According to a Trend report, how many people died in the January 2022 unrest?"
+    )
+    assert not answer.abstained and "225" in answer.answer
+
+
 def test_llm_answer_with_unsupported_citation_is_flagged(seeded: Settings) -> None:
     def reply(messages: Sequence[Message]) -> str:
         deaths = _number_of(messages, "225 deaths")

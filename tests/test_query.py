@@ -13,6 +13,7 @@ from rag.query import (
     FAR_PAST,
     DateRange,
     Filters,
+    absent_outlets,
     match_sources,
     parse_dates,
     plan_query,
@@ -125,6 +126,32 @@ OUTLET_CASES = [
 @pytest.mark.parametrize(("question", "expected"), OUTLET_CASES)
 def test_match_sources(question: str, expected: tuple[str, ...]) -> None:
     assert match_sources(question, KNOWN) == expected
+
+
+ABSENT_CASES = [
+    ("What did Reuters and Bloomberg report about the merger?", ("Reuters", "Bloomberg")),
+    ("According to a Reuters report, how many died?", ("Reuters",)),
+    ("Does the Bloomberg article agree with TechCrunch?", ("Bloomberg",)),
+    ("What did Variety's coverage say about the film?", ("Variety",)),
+    ("Considering an article from The Times of India on the match, who won?", (
+        "The Times of India",
+    )),
+    # Stored outlets, by full name, alias or a shorter name, are not absent.
+    ("What did the TechCrunch article say?", ()),
+    ("Does the CNBC report agree with Wired?", ()),  # "Cnbc | World Business News Leader"
+    ("According to the BBC, who won?", ()),  # "BBC News - Technology"
+    ("What did The New York Times report?", ()),
+    # Not said as a source.
+    ("What did Michael Bloomberg say about the election?", ()),
+    ("How did Reuters shares trade after the results?", ()),
+    ("What did the police report say?", ()),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "expected"), ABSENT_CASES)
+def test_absent_outlets(question: str, expected: tuple[str, ...]) -> None:
+    assert absent_outlets(question, KNOWN) == expected
+    assert plan_query(question, KNOWN).absent_sources == expected
 
 
 def test_match_sources_only_knows_the_stores_outlets() -> None:

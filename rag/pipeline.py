@@ -394,7 +394,7 @@ class _Answering:
         q = (standalone or question).strip()
         text = f"The articles do not say. None of the stored sentences answers: “{q}”"
         if absent:
-            names = " or ".join([", ".join(absent[:-1]), absent[-1]] if len(absent) > 1 else absent)
+            names = f"{', '.join(absent[:-1])} or {absent[-1]}" if len(absent) > 1 else absent[0]
             text = f"The articles do not say: none of the stored articles is from {names}."
         return Answer(
             question=question,

@@ -318,11 +318,16 @@ def _squash(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", re.sub(r"^the\s+", "", name.lower()))
 
 
-def absent_outlets(question: str, known_sources: Sequence[str]) -> tuple[str, ...]:
+def absent_outlets(
+    question: str, known_sources: Sequence[str], mentions: Sequence[_Mention] | None = None
+) -> tuple[str, ...]:
     """Well-known outlets the question names as a source that none of `known_sources` is
-    (nor a longer name of, e.g. "CNBC" for "Cnbc | World Business News Leader")."""
+    (nor a longer name of, e.g. "CNBC" for "Cnbc | World Business News Leader"); `mentions`:
+    the stored outlets' mentions, when the caller has found them already."""
     known = [_squash(k) for k in known_sources]
-    taken = [(m.start, m.end) for m in _outlet_mentions(question, known_sources)]
+    if mentions is None:
+        mentions = _outlet_mentions(question, known_sources)
+    taken = [(m.start, m.end) for m in mentions]
     out: dict[str, None] = {}
     for m in _OUTLET_NAME.finditer(question):
         if any(a < m.end() and m.start() < b for a, b in taken):
@@ -1102,5 +1107,5 @@ def plan_query(
         hops=_hops(question, mentions, dates),
         wants_short_answer=_short_answer(question),
         parts=_parts(search_text),
-        absent_sources=absent_outlets(question, known_sources),
+        absent_sources=absent_outlets(question, known_sources, mentions),
     )

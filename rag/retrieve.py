@@ -204,7 +204,8 @@ class Retriever:
                     sentence_chunk[i] = pos
         sentences = BM25Index([str(i) for i in range(len(texts))], texts)
         vectors = self._sentence_vectors(articles, chunks)
-        sizes = np.array(self.embedder.count_tokens(texts), dtype=np.int64) - 2
+        # Wordpiece counts are for fitting passages, which need the sentence vectors.
+        sizes = np.array(self.embedder.count_tokens(texts) if vectors else [], dtype=np.int64) - 2
         gap = self.embedder.count_tokens([PASSAGE_GAP.strip()])[0] - 2
         return _Lexical(
             generation,

@@ -82,19 +82,30 @@ CORPUS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def pipe(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Pipeline:
+def _ingested(
+    tmp_path_factory: pytest.TempPathFactory,
+    model_cache: Path,
+    articles: list[dict[str, str]],
+    chunk_max_tokens: int,
+) -> Pipeline:
+    """A pipeline over a fresh store holding `articles`, extractive answers."""
     folder = tmp_path_factory.mktemp("corpus")
-    (folder / "news.json").write_text(json.dumps(CORPUS), encoding="utf-8")
+    (folder / "news.json").write_text(json.dumps(articles), encoding="utf-8")
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("store"),
         llm="extractive",
         model_cache_dir=model_cache,
-        chunk_max_tokens=128,  # several chunks for the long report
+        chunk_max_tokens=chunk_max_tokens,
     )
     pipeline = Pipeline(settings)
     assert pipeline.ingest([folder]).ok
     return pipeline
+
+
+@pytest.fixture(scope="module")
+def pipe(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Pipeline:
+    # 128 wordpieces: several chunks for the long report.
+    return _ingested(tmp_path_factory, model_cache, CORPUS, chunk_max_tokens=128)
 
 
 def test_a_fact_buried_in_a_long_report_is_found_by_its_sentence(pipe: Pipeline) -> None:
@@ -245,17 +256,7 @@ LONG_REPORTS = [
 
 @pytest.fixture(scope="module")
 def deep_pipe(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Pipeline:
-    folder = tmp_path_factory.mktemp("long")
-    (folder / "news.json").write_text(json.dumps(LONG_REPORTS), encoding="utf-8")
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("store"),
-        llm="extractive",
-        model_cache_dir=model_cache,
-        chunk_max_tokens=64,
-    )
-    pipeline = Pipeline(settings)
-    assert pipeline.ingest([folder]).ok
-    return pipeline
+    return _ingested(tmp_path_factory, model_cache, LONG_REPORTS, chunk_max_tokens=64)
 
 
 def test_a_yes_no_question_gets_more_second_passages_than_a_which_question(

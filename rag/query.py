@@ -41,6 +41,17 @@ class DateRange:
 
 
 @dataclass(frozen=True)
+class ReportAnchor:
+    """A time given by another report ("before the Reuters report"): retrieval finds that
+    report and turns its publication time into a date range for the rest of the question."""
+
+    relation: str  # "before" | "after"
+    sources: tuple[str, ...]  # the outlet(s) of the report it refers to
+    text: str  # what that report is about: the clause of the question that names it
+    phrase: str  # the words it came from ("before the Reuters report")
+
+
+@dataclass(frozen=True)
 class SubQuery:
     """One hop of a question: the words, outlets and dates of one report it asks about."""
 
@@ -67,6 +78,8 @@ class QueryPlan:
     parts: tuple[str, ...] = ()
     # Well-known outlets the question names as a source that no stored article is from.
     absent_sources: tuple[str, ...] = ()
+    # Times given by other reports ("after the TechCrunch article"); see report_anchors.
+    anchors: tuple[ReportAnchor, ...] = ()
 
 
 # --------------------------------------------------------------------------- outlets
@@ -339,6 +352,51 @@ def absent_outlets(
         if any(name in k or k in name for k in known if k):
             continue
         out.setdefault(m.group(1), None)
+    return tuple(out)
+
+
+# "before the Reuters report", "after The Verge's article", "since TechCrunch reported":
+# the words around a stored outlet's name that make it a point in time.
+_ANCHOR_LEAD = re.compile(
+    r"\b(?P<rel>before|after|prior\s+to|following|since|ahead\s+of|until)\s+"
+    r"(?:the\s+|an?\s+)?(?:(?:first|earlier|later|latest|last|recent)\s+)?['\"“‘]?$",
+    re.IGNORECASE,
+)
+_ANCHOR_TAIL = re.compile(
+    r"['\"”’]?(?:['’]s)?\s+(?:(?:first|earlier|later|latest|recent)\s+)?"
+    r"(?:articles?|reports?|pieces?|coverage|story|stories|reported|wrote|published|said"
+    r"|announced|broke)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[,;:?!]|\s+(?:and|but|while|whereas)\s+")
+_ANCHOR_RELATIONS = {"before": "before", "prior to": "before", "ahead of": "before",
+                     "until": "before", "after": "after", "following": "after",
+                     "since": "after"}  # fmt: skip
+
+
+def report_anchors(
+    question: str, mentions: Sequence[_Mention], wants_short_answer: str | None
+) -> tuple[ReportAnchor, ...]:
+    """Reports the question uses as a point in time ("What did Bloomberg say about it before
+    the Reuters report?"). A yes/no question is left out: "Did the Verge report it before the
+    TechCrunch article?" asks about the order, so the order must not steer what is found."""
+    if wants_short_answer == "yesno":
+        return ()
+    out: list[ReportAnchor] = []
+    for m in mentions:
+        lead = _ANCHOR_LEAD.search(question, 0, m.start)
+        tail = _ANCHOR_TAIL.match(question, m.end)
+        if lead is None or tail is None:
+            continue
+        rel = " ".join(lead.group("rel").lower().split())
+        # What the anchor report is about: the words after its name up to the clause's end
+        # ("the Reuters report on the layoffs"), else the whole question ("... before the
+        # Reuters report?").
+        stop = _CLAUSE_END.search(question, tail.end())
+        rest = question[tail.end() : stop.start() if stop else len(question)]
+        text = question[m.start : tail.end()] + rest if _content_words(rest) else question
+        phrase = question[lead.start() : tail.end()].strip()
+        out.append(ReportAnchor(_ANCHOR_RELATIONS[rel], m.outlets, text, phrase))
     return tuple(out)
 
 
@@ -1096,6 +1154,7 @@ def plan_query(
         for outlet in m.outlets:
             sources.setdefault(outlet, None)
     search_text = _search_text(question, dates)
+    wants = _short_answer(question)
     return QueryPlan(
         question=question,
         search_text=search_text,
@@ -1105,7 +1164,8 @@ def plan_query(
         until=until,
         source_filter=_source_filter(filters.sources, known_sources),
         hops=_hops(question, mentions, dates),
-        wants_short_answer=_short_answer(question),
+        wants_short_answer=wants,
         parts=_parts(search_text),
         absent_sources=absent_outlets(question, known_sources, mentions),
+        anchors=report_anchors(question, mentions, wants),
     )

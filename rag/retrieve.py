@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.config import Settings
 from rag.errors import UnknownBackendError
-from rag.query import DateRange, QueryPlan
+from rag.query import FAR_FUTURE, FAR_PAST, DateRange, QueryPlan, SubQuery
 from rag.types import Article, Chunk, Hit
 
 if TYPE_CHECKING:
@@ -274,6 +274,7 @@ class Retriever:
         if allowed is not None and not allowed:
             return []
         where = _where(plan)
+        anchored = self._anchor_ranges(plan) if plan.anchors else []
         subs = _sub_searches(plan)
         passages = (unit or self.settings.retrieval_unit) == "passage"
         parts = list(plan.parts) if passages else []
@@ -301,7 +302,7 @@ class Retriever:
         fused = _fuse(lists)
         by_id = lex.by_id
         hits = [
-            Hit(chunk=by_id[cid], score=score * _boost(by_id[cid], plan), ranks=ranks)
+            Hit(chunk=by_id[cid], score=score * _boost(by_id[cid], plan, anchored), ranks=ranks)
             for cid, (score, ranks) in fused.items()
             if cid in by_id
         ]
@@ -315,6 +316,35 @@ class Retriever:
             (sub.sources, vec) for sub, vec in zip(subs, vectors, strict=True) if sub.sources
         ]
         return _passages(lex, hits, plan, vectors[0], all_vectors[len(subs) :], hop_vectors, k)
+
+    def _anchor_ranges(self, plan: QueryPlan) -> list[tuple[DateRange, str]]:
+        """Each report the question uses as a point in time ("before the Reuters report"),
+        found by a search within its outlet, as (the range before/after it, its article id).
+        The caller's filters do not apply: they limit the answer's reports, not this one."""
+        out: list[tuple[DateRange, str]] = []
+        for anchor in plan.anchors:
+            sub = replace(
+                plan,
+                search_text=anchor.text,
+                sources=anchor.sources,
+                dates=(),
+                since=None,
+                until=None,
+                source_filter=anchor.sources,
+                hops=(SubQuery(anchor.text, anchor.sources, ()),),
+                parts=(),
+                anchors=(),
+            )
+            found = self.search(sub, k=1, unit="chunk")
+            when = found[0].chunk.published_at if found else None
+            if when is None:
+                continue  # an undated report gives no time to go by
+            if anchor.relation == "before":
+                span = DateRange(FAR_PAST, when, anchor.phrase, "before")
+            else:  # the report's own time is not after itself
+                span = DateRange(when + timedelta(seconds=1), FAR_FUTURE, anchor.phrase, "after")
+            out.append((span, found[0].chunk.article_id))
+        return out
 
     def _rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
         assert self._reranker is not None
@@ -400,11 +430,16 @@ def _in_range(dt: datetime | None, ranges: Sequence[DateRange]) -> bool:
     return dt is not None and any(r.start <= dt < r.end for r in ranges)
 
 
-def _boost(chunk: Chunk, plan: QueryPlan) -> float:
+def _boost(chunk: Chunk, plan: QueryPlan, anchored: Sequence[tuple[DateRange, str]]) -> float:
+    """SOURCE_BOOST for a named outlet, DATE_BOOST for a date the question gives, written
+    ("in May 2023") or as another report's time (`anchored`; not that report itself)."""
     factor = 1.0
     if plan.sources and chunk.source in plan.sources:
         factor *= SOURCE_BOOST
-    if plan.dates and _in_range(chunk.published_at, plan.dates):
+    dated = plan.dates and _in_range(chunk.published_at, plan.dates)
+    if dated or any(
+        aid != chunk.article_id and _in_range(chunk.published_at, (span,)) for span, aid in anchored
+    ):
         factor *= DATE_BOOST
     return factor
 

@@ -154,6 +154,41 @@ def test_absent_outlets(question: str, expected: tuple[str, ...]) -> None:
     assert plan_query(question, KNOWN).absent_sources == expected
 
 
+# (question, the anchors as (relation, outlet, what the anchor report is about) or none)
+ANCHOR_CASES = [
+    (
+        "What did the Verge say about the merger before the TechCrunch report on the layoffs?",
+        [("before", "TechCrunch", "TechCrunch report on the layoffs")],
+    ),
+    (
+        "What happened after TechCrunch reported the layoffs, and who left?",
+        [("after", "TechCrunch", "TechCrunch reported the layoffs")],
+    ),
+    (
+        "What changed since the latest Polygon story about the console?",
+        [("after", "Polygon", "Polygon story about the console")],
+    ),
+    # Nothing said about the anchor report itself: it is found by the whole question.
+    (
+        "What did the Verge say prior to The Guardian's article?",
+        [("before", "The Guardian", "What did the Verge say prior to The Guardian's article?")],
+    ),
+    # A yes/no question about the order of two reports: the order must not steer retrieval.
+    ("Did the Verge report the merger before the TechCrunch article?", []),
+    # Not a report: a company's action, and a source without a time.
+    ("What did the Verge say after Apple launched the phone?", []),
+    ("According to TechCrunch, what happened before the vote?", []),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), ANCHOR_CASES)
+def test_a_report_named_as_a_point_in_time_becomes_an_anchor(
+    question: str, expected: list[tuple[str, str, str]]
+) -> None:
+    anchors = plan_query(question, KNOWN).anchors
+    assert [(a.relation, *a.sources, a.text) for a in anchors] == expected
+
+
 def test_match_sources_only_knows_the_stores_outlets() -> None:
     assert match_sources("What did TechCrunch and The Verge say?", ["The Verge"]) == ("The Verge",)
     assert match_sources("What did TechCrunch say?", []) == ()

@@ -276,3 +276,61 @@ def test_a_yes_no_question_gets_more_second_passages_than_a_which_question(
     # Every second passage still ranks after every first one.
     firsts = [i for i, h in enumerate(hits) if h.ranks["passage"] == 1]
     assert max(firsts) < min(i for i, h in enumerate(hits) if h.ranks["passage"] == 2)
+
+
+# One outlet's two reports on a story, either side of another outlet's report on it.
+BRIDGE = [
+    _article(
+        "Cracks close Elm Street bridge",
+        "Valley Gazette",
+        "2023-05-01",
+        [
+            "Engineers closed the Elm Street bridge after finding cracks in its main beam.",
+            "Drivers were told to use the ring road until further notice.",
+        ],
+    ),
+    _article(
+        "Council votes to replace bridge",
+        "County Wire",
+        "2023-05-10",
+        [
+            "The city council voted to replace the Elm Street bridge rather than repair it.",
+            "The new bridge is expected to cost 12 million euros.",
+        ],
+    ),
+    _article(
+        "Demolition starts on Elm Street bridge",
+        "Valley Gazette",
+        "2023-05-20",
+        [
+            "Work crews began demolishing the Elm Street bridge on Monday.",
+            "Drivers were told to use the ring road for another year.",
+        ],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def bridge_pipe(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Pipeline:
+    return _ingested(tmp_path_factory, model_cache, BRIDGE, chunk_max_tokens=128)
+
+
+@pytest.mark.parametrize(
+    ("when", "title"),
+    [
+        ("before", "Cracks close Elm Street bridge"),
+        ("after", "Demolition starts on Elm Street bridge"),
+    ],
+)
+def test_another_reports_time_picks_the_report_before_or_after_it(
+    bridge_pipe: Pipeline, when: str, title: str
+) -> None:
+    question = (
+        f"What did the Valley Gazette say about the Elm Street bridge {when} the County Wire "
+        "report on the council vote?"
+    )
+    hits = bridge_pipe.retrieve(question, k=3)
+    assert hits[0].chunk.title == title
+    # The anchor report itself is not boosted as a report of that time.
+    wire = next(h for h in hits if h.chunk.source == "County Wire")
+    assert wire.score < hits[0].score

@@ -151,11 +151,11 @@ def _spread(
 
 
 def format_sources(sources: Sequence[SourceSentence]) -> str:
-    """Sources grouped by article, each sentence labelled at both ends ([3] ... [3]): small
-    models cite far more reliably that way."""
+    """Sources grouped by article under its title, outlet and date, each sentence labelled at
+    both ends ([3] ... [3]): small models cite far more reliably that way. Articles carry no
+    letter: the model wrote "Article A states ..." to users who never see the letters."""
     lines: list[str] = []
     current = None
-    letters = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     for s in sources:
         if s.article.id != current:
             current = s.article.id
@@ -164,9 +164,7 @@ def format_sources(sources: Sequence[SourceSentence]) -> str:
                 if s.article.published_at
                 else "undated"
             )
-            lines.append(
-                f'Article {next(letters, "Z")}: "{s.article.title}" ({s.article.source}, {date})'
-            )
+            lines.append(f'"{s.article.title}" ({s.article.source}, {date})')
         text = " ".join(s.sentence.text.split())
         lines.append(f"[{s.n}] {text} [{s.n}]")
     return "\n".join(lines)

@@ -369,9 +369,6 @@ _ANCHOR_TAIL = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[,;:?!]|\s+(?:and|but|while|whereas)\s+")
-_ANCHOR_RELATIONS = {"before": "before", "prior to": "before", "ahead of": "before",
-                     "until": "before", "after": "after", "following": "after",
-                     "since": "after"}  # fmt: skip
 
 
 def report_anchors(
@@ -396,7 +393,7 @@ def report_anchors(
         rest = question[tail.end() : stop.start() if stop else len(question)]
         text = question[m.start : tail.end()] + rest if _content_words(rest) else question
         phrase = question[lead.start() : tail.end()].strip()
-        out.append(ReportAnchor(_ANCHOR_RELATIONS[rel], m.outlets, text, phrase))
+        out.append(ReportAnchor(_RELATIONS[rel], m.outlets, text, phrase))
     return tuple(out)
 
 
@@ -471,7 +468,7 @@ _LEAD = re.compile(
 )
 _RELATIONS = {
     "before": "before", "prior to": "before", "until": "before", "till": "before",
-    "through": "before", "earlier than": "before",
+    "through": "before", "earlier than": "before", "ahead of": "before",
     "after": "after", "since": "after", "following": "after", "later than": "after",
     "between": "between", "from": "between",
 }  # fmt: skip

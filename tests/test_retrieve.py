@@ -14,6 +14,7 @@ from rag.embed import get_embedder
 from rag.pipeline import Pipeline
 from rag.query import Filters, plan_query
 from rag.retrieve import PASSAGE_GAP, Retriever
+from rag.types import Hit
 
 FILLER = [
     "Dock managers said container traffic had been slow for most of the autumn.",
@@ -239,7 +240,9 @@ def test_a_store_without_sentence_vectors_gets_them_on_first_search(
     assert len(pipe.store.sentence_vectors()) == len(CORPUS)
 
 
-# Four long reports on one story, each longer than one passage of chunk_max_tokens=64.
+# Four long reports on one story, each longer than one passage of chunk_max_tokens=64 and
+# each with one sentence of its own on it; and a long report that is about its story
+# throughout, in a dozen sentences.
 LONG_REPORTS = [
     _article(
         f"Harbour dispute, day {n}",
@@ -252,30 +255,53 @@ LONG_REPORTS = [
     )
     for n, outlet in enumerate(["Harbour Times", "Metro Daily", "Coast Herald", "Bay Post"], 1)
 ]
+WATER_MAIN = [
+    "A water main burst under Elm Street early on Tuesday, flooding the road.",
+    "The burst water main left 3,000 homes on Elm Street without running water.",
+    "Water from the burst main flooded the cellars of twelve houses on Elm Street.",
+    "Crews from the water company worked through the night to repair the Elm Street main.",
+    "The water company said the burst main on Elm Street was more than eighty years old.",
+    "Elm Street was closed to traffic while the water main was repaired.",
+    "Residents of Elm Street collected bottled water from a van while the main was fixed.",
+    "The mayor said the burst water main showed Elm Street's pipes needed replacing.",
+    "Water pressure on Elm Street returned to normal after the main was repaired on Wednesday.",
+    "The water company will pay compensation to Elm Street homes left without water.",
+    "Engineers will inspect the other old water mains under Elm Street next month.",
+    "Shops on Elm Street reopened once the burst water main had been fixed.",
+]
+DEEP = [*LONG_REPORTS, _article("Water main bursts", "Metro Daily", "2023-05-02", WATER_MAIN)]
 
 
 @pytest.fixture(scope="module")
 def deep_pipe(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Pipeline:
-    return _ingested(tmp_path_factory, model_cache, LONG_REPORTS, chunk_max_tokens=64)
+    return _ingested(tmp_path_factory, model_cache, DEEP, chunk_max_tokens=64)
 
 
-def test_a_yes_no_question_gets_more_second_passages_than_a_which_question(
-    deep_pipe: Pipeline,
-) -> None:
-    def seconds(question: str, k: int) -> int:
-        return sum(h.ranks["passage"] == 2 for h in deep_pipe.retrieve(question, k=k))
+def _in_passage_order(hits: list[Hit]) -> bool:
+    """Every first passage before every second one, and every second before every third."""
+    numbers = [h.ranks["passage"] for h in hits]
+    return numbers == sorted(numbers)
 
-    # k // 5 second passages for a "which" question, k // 3 for a yes/no question: a yes/no
-    # question asks about a few named reports, and their next-best sentences say more.
-    assert seconds("Which union resumed talks with the port in the harbour dispute?", k=6) == 1
-    assert seconds("Did the union resume talks with the port in the harbour dispute?", k=6) == 2
-    hits = deep_pipe.retrieve(
-        "Did the union resume talks with the port in the harbour dispute?", k=6
+
+def test_the_k_passages_go_where_the_question_is_answered(deep_pipe: Pipeline) -> None:
+    # One report answers this at length: its next-best sentences match the question better
+    # than the other reports' best ones, so it gives three passages (a fixed share of second
+    # passages would give it one here, k // 5 = 0).
+    water = deep_pipe.retrieve("What happened when the water main burst on Elm Street?", k=4)
+    ours = [h for h in water if h.chunk.title == "Water main bursts"]
+    assert [h.ranks["passage"] for h in ours] == [1, 2, 3]
+    assert _in_passage_order(water)
+    shown = [i for h in ours for i in h.chunk.sentences]
+    assert len(shown) == len(set(shown))  # three passages, no sentence twice
+    # Each report says this once: one passage from each of the four.
+    harbour = deep_pipe.retrieve(
+        "Which union resumed talks with the port in the harbour dispute?", k=4
     )
-    assert len(hits) == 6 and len({h.chunk.article_id for h in hits}) == 4
-    # Every second passage still ranks after every first one.
-    firsts = [i for i, h in enumerate(hits) if h.ranks["passage"] == 1]
-    assert max(firsts) < min(i for i, h in enumerate(hits) if h.ranks["passage"] == 2)
+    assert sorted(h.chunk.title for h in harbour) == [
+        f"Harbour dispute, day {n}" for n in range(1, 5)
+    ]
+    assert all(h.ranks["passage"] == 1 for h in harbour)
+    assert all(h.chunk.text.startswith("On day") for h in harbour)
 
 
 # One outlet's two reports on a story, either side of another outlet's report on it.

@@ -213,17 +213,33 @@ _DATE_NUMBERS = re.compile(
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+")
 
 
+# The question word that opens what a clause asks ("Which company, ..., spent billions?" asks
+# for a company, not an amount).
+_ASKS = re.compile(r"\b(how much|how many|when|whom?|which)\b")
+
+
 def expected_type(clause: str) -> str | None:
     """What kind of answer a question clause wants: number, money, date, name, or None."""
     q = clause.lower()
-    if re.search(r"\bhow much\b|\bcost\b|\bprice\b|\bpaid\b|\bspen[dt]\b|\bworth\b", q):
+    asks = _ASKS.search(q)
+    lead = asks.group(1) if asks else ""
+    if lead == "which":  # a thing picked out by its description, whatever that mentions
+        return None
+    if lead == "how much":
         return "money"
-    if re.search(r"\bhow many\b|\bwhat (?:number|percentage|share)\b", q):
+    if lead == "how many":
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (?:date|day|year|month)\b", q):
+    if lead == "when":
         return "date"
-    if re.search(r"\bwho\b|\bwhom\b", q):
+    if lead in ("who", "whom"):
         return "name"
+    # No question word that says it ("What did the contingent cost?"): the words do.
+    if re.search(r"\bcost\b|\bprice\b|\bpaid\b|\bspen[dt]\b|\bworth\b", q):
+        return "money"
+    if re.search(r"\bwhat (?:number|percentage|share)\b", q):
+        return "number"
+    if re.search(r"\bwhat (?:date|day|year|month)\b", q):
+        return "date"
     return None
 
 

@@ -26,6 +26,10 @@ _YEAR_OR_MONTH = re.compile(
     r"October|November|December)\b"
 )
 _NEG = re.compile(r"\b(?:not|no|never|none|neither|nor|without|denied|denies|n't)\b|n't\b", re.I)
+# Words after a negation that it governs ("did not adequately protect her hedge fund").
+NEGATION_SCOPE = 5
+_NOT_ONLY = re.compile(r"\bnot only\b", re.I)
+_ANSWER_NO = re.compile(r"^\s*no\s*,", re.I)
 _CAP = re.compile(r"\b[A-Z][a-zA-Z]{2,}\b")
 _DIRECT = re.compile(r"^(?:yes|no)\b[.!]?$", re.I)
 _NUMBER_WORDS = {
@@ -77,7 +81,7 @@ def check_claim(
     for token in _YEAR_OR_MONTH.findall(claim):
         if token not in joined and token not in context:
             return False, 0.0, f"date {token!r} is not in the cited sentence(s)"
-    if bool(_NEG.search(claim)) != bool(_NEG.search(joined)):
+    if _negation_differs(claim, joined):
         return False, 0.0, "negation differs from the cited sentence(s)"
     # Capitalised words are names, except the claim's first word.
     names = {m.group(0) for m in _CAP.finditer(claim) if m.start() > 0}
@@ -92,6 +96,34 @@ def check_claim(
     if best >= MIN_SIMILARITY or recall >= MIN_WORD_RECALL:
         return True, max(best, recall), ""
     return False, max(best, recall), "the cited sentence(s) do not say this"
+
+
+def _negated(text: str) -> list[set[str]]:
+    """The content words each negation in a text governs: the few words after it ("not only
+    ... but also" is no negation, nor is an opening "No," that answers a yes/no question)."""
+    text = _NOT_ONLY.sub(" ", _ANSWER_NO.sub("", text))
+    return [
+        content_words(" ".join(text[m.end() :].split()[:NEGATION_SCOPE]))
+        for m in _NEG.finditer(text)
+    ]
+
+
+def _negation_differs(claim: str, evidence: str) -> bool:
+    """Whether the claim negates what the evidence states, or states what it negates.
+
+    A negation on one side is matched when the other side negates some of the same words.
+    An unmatched one in the claim ("X did not win") always differs; one in the evidence
+    only when the claim speaks of what it negates ("did not adequately protect her fund" ->
+    "adequately protected her fund"), not when it is about something else in the sentence
+    ("While not trained as an engineer, Altman ..." supports a claim about Altman's fame).
+    """
+    said, cited = _negated(claim), _negated(evidence)
+    if any(not any(words & other for other in cited) for words in said):
+        return True
+    claim_words = content_words(_ANSWER_NO.sub("", claim))
+    return any(
+        words & claim_words and not any(words & other for other in said) for words in cited
+    )
 
 
 def _context(source: SourceSentence) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from rag.answer import expected_type
 from rag.config import Settings
 from rag.llm import Message
 from rag.pipeline import Pipeline
@@ -295,3 +296,24 @@ def test_uncited_true_claim_gets_its_supporting_sentence_and_invented_one_does_n
     assert answer.answer.startswith(
         "Official figures report 225 deaths and over 4,500 injuries [1]."
     )
+
+
+@pytest.mark.parametrize(
+    ("clause", "kind"),
+    [
+        ("How many people died in the January 2022 unrest", "number"),
+        ("What did the CSTO contingent cost", "money"),
+        ("How much did the council spend on the bridge", "money"),
+        ("When did the strike end", "date"),
+        ("What percentage of the workers voted for the deal", "number"),
+        ("who did Kazakhstan ask for help", "name"),
+        # The question word decides, not a word in the description that follows it.
+        ("Which company, as reported by The Verge, has spent billions to stay the default", None),
+        ("Who paid for the new stadium", "name"),
+        ("How many fans paid for tickets", "number"),
+    ],
+)
+def test_the_question_word_says_what_kind_of_answer_is_wanted(
+    clause: str, kind: str | None
+) -> None:
+    assert expected_type(clause) == kind

@@ -12,7 +12,7 @@ from rag.answer import SourceSentence
 from rag.config import Settings
 from rag.embed import get_embedder
 from rag.types import Article, Sentence
-from rag.verify import Similarity, verify
+from rag.verify import Similarity, check_claim, verify
 
 
 def _source(n: int, article_id: str, outlet: str, text: str) -> SourceSentence:
@@ -96,3 +96,57 @@ def test_the_cited_articles_own_date_may_be_named_but_its_day_vouches_for_nothin
     wrong_day = "Sporting News reported on October 5, 2023, that Derrick Henry did not return [1]."
     (check,) = verify([wrong_day], sources, similarity).checks
     assert not check.supported and "number 5" in check.reason
+
+
+# (claim, cited sentence, whether the negation check lets it through)
+NEGATIONS = [
+    # The claim states what the sentence negates.
+    (
+        "Fortune reported that Caroline Ellison adequately protected her hedge fund.",
+        "He said Ellison did not adequately protect her hedge fund from the risk of crypto.",
+        False,
+    ),
+    ("Derrick Henry did not return to the game.", "Derrick Henry returned to the game.", False),
+    # A claim that something is absent is said by no sentence that lacks the negation.
+    (
+        "The Verge article does not mention any layoffs at Epic Games.",
+        "The Verge article mentioned layoffs at Epic Games.",
+        False,
+    ),
+    # Both negate the same thing.
+    (
+        "Derrick Henry did not return to the game after a head injury.",
+        "Derrick Henry would not return to the game with a head injury.",
+        True,
+    ),
+    # The sentence's negation is about something the claim does not say.
+    (
+        "Altman has been seen as a Silicon Valley wunderkind since his early 20s.",
+        "While not trained as an AI engineer, Altman has been seen as a Silicon Valley "
+        "wunderkind since his early 20s.",
+        True,
+    ),
+    # "not only ... but also" negates nothing, and an opening "No," answers the question.
+    (
+        "Google not only paid Apple to be the default search engine but also paid Samsung.",
+        "Google paid Apple and Samsung to be the default search engine on their phones.",
+        True,
+    ),
+    (
+        "No, the Fortune article said Altman was fired by the board.",
+        "Fortune said Altman was fired by the board of OpenAI.",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "cited", "passes"), NEGATIONS)
+def test_a_negation_counts_for_what_it_negates(
+    claim: str, cited: str, passes: bool, similarity: Similarity
+) -> None:
+    supported, _score, reason = check_claim(claim, [cited], "", similarity)
+    if passes:
+        assert reason != "negation differs from the cited sentence(s)"
+        assert supported
+    else:
+        assert not supported and reason == "negation differs from the cited sentence(s)"

@@ -11,7 +11,7 @@ from vectorstore.lexical import STOPWORDS
 
 ABSTAIN_TOKEN = "INSUFFICIENT"
 # Candidate sentences embedded per question when picking the ones the model sees: each costs
-# ~4 ms on 2 cores before the model's first token. On the 549 MultiHop-RAG dev questions 20
+# about 4.5 ms on 2 cores before the model's first token. On the 549 MultiHop-RAG dev questions 20
 # reach the same share of gold facts as 40 (evidence shown 0.342 both; 15: 0.328, 12: 0.316)
 # and take context picking from 229 to 139 ms at the median (ad-hoc harness around
 # `Pipeline.context`).

@@ -10,12 +10,10 @@ from rag.types import Article, Citation, Hit, Sentence
 from vectorstore.lexical import STOPWORDS
 
 ABSTAIN_TOKEN = "INSUFFICIENT"
-# Candidate sentences embedded per question when picking the ones the model sees: each costs
-# about 4.5 ms on 2 cores before the model's first token. On the 549 MultiHop-RAG dev questions 20
-# reach the same share of gold facts as 40 (evidence shown 0.342 both; 15: 0.328, 12: 0.316)
-# and take context picking from 229 to 139 ms at the median (ad-hoc harness around
-# `Pipeline.context`).
-EMBED_CANDIDATES = 20
+# Candidate sentences embedded per question when picking the ones the model sees. 20 showed
+# as much evidence on the MultiHop-RAG dev questions and saved ~90 ms, but changed the picks
+# of a third of them, and on the 200-question sample 3 fewer answers were right (README).
+EMBED_CANDIDATES = 40
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*")
 # The lexical index's stop words, plus question words that carry no content.
@@ -113,9 +111,10 @@ def select_sentences(
         for _a, sentence, rank_score in candidates
     ]
     # Embedding every sentence of ten chunks (~85) takes ~0.3 s on 2 cores, all of it before
-    # the model's first token; the best `EMBED_CANDIDATES` by words and rank hold as much
-    # evidence (see above; `evals/bench_retrieval.py` reports the share for the shipped
-    # picking as "evidence shown").
+    # the model's first token; the best `EMBED_CANDIDATES` by words and rank hold the same
+    # picks (share of gold facts among the 8 picked, every third MultiHop-RAG dev question,
+    # compared once by hand: 0.459 vs 0.458; `evals/bench_retrieval.py` reports the share
+    # for the shipped picking as "evidence shown").
     keep = sorted(range(len(candidates)), key=lambda i: cheap[i], reverse=True)
     keep = keep[:EMBED_CANDIDATES]
     sims = similarity(question, [candidates[i][1].text for i in keep])

@@ -121,9 +121,7 @@ def _negation_differs(claim: str, evidence: str) -> bool:
     if any(not any(words & other for other in cited) for words in said):
         return True
     claim_words = content_words(_ANSWER_NO.sub("", claim))
-    return any(
-        words & claim_words and not any(words & other for other in said) for words in cited
-    )
+    return any(words & claim_words and not any(words & other for other in said) for words in cited)
 
 
 def _context(source: SourceSentence) -> str:

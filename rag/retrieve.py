@@ -494,34 +494,39 @@ def _passages(
     if not order:  # no sentence vectors to pick passages by: the chunks themselves
         return _diversify(hits, plan, k)
     bm25 = lex.sentences.scores(plan.search_text)
-    candidates: list[tuple[float, int, int, Hit]] = []  # (worth, passage n, article rank, hit)
+    # (worth, passage n, article rank, its sentences); only the k chosen become Hits.
+    candidates: list[tuple[float, int, int, list[int]]] = []
     for rank, hit in enumerate(order[: PASSAGE_ARTICLES_PER_UNIT * k]):
         article = lex.articles[hit.chunk.article_id]
-        scores = _sentence_scores(lex, article, bm25, question, parts, hops)
         cosines = lex.vectors[article.id] @ question
+        scores = _sentence_scores(lex, article, bm25, cosines, parts, hops)
         worth = hit.score
         for n, indices in enumerate(_fill(lex, article, scores, PASSAGE_MAX)):
             focus = max(float(cosines[indices].max()), 0.0) ** PASSAGE_FOCUS
             # Never above the passage before it: a later passage is the article's weaker part.
             worth = min(worth, hit.score * focus * PASSAGE_DECAY**n)
-            candidates.append((worth, n, rank, _passage(article, hit, indices, n)))
+            candidates.append((worth, n, rank, indices))
     best = sorted(candidates, key=lambda c: c[0], reverse=True)[:k]
-    return [c[3] for c in sorted(best, key=lambda c: (c[1], c[2]))]
+    return [
+        _passage(lex.articles[order[rank].chunk.article_id], order[rank], indices, n)
+        for _worth, n, rank, indices in sorted(best, key=lambda c: (c[1], c[2]))
+    ]
 
 
 def _sentence_scores(
     lex: _Lexical,
     article: Article,
     bm25: np.ndarray,
-    question: np.ndarray,
+    cosines: np.ndarray,
     parts: np.ndarray,
     hops: list[tuple[tuple[str, ...], np.ndarray]],
 ) -> np.ndarray:
-    """How well each sentence of an article answers the question (see PASSAGE_* above)."""
+    """How well each sentence of an article answers the question (see PASSAGE_* above);
+    `cosines`: its sentences' cosines to the whole question."""
     import numpy as np
 
     vecs = lex.vectors[article.id]
-    score = vecs @ question
+    score = cosines
     own = [vec for sources, vec in hops if article.source in sources]
     targets = np.stack(own) if own else parts
     if len(targets):

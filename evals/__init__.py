@@ -1,0 +1,1 @@
+"""Evaluation: question sets, metrics, runs that resume, reports, and the benchmarks."""

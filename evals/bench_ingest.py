@@ -57,14 +57,13 @@ def _quality(search: Any, queries: Path, n: int) -> dict[str, float]:
 
 def run_dateline(corpus: Path, queries: Path, n_queries: int, backend: str) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
-    from rag.config import Settings, apply_offline_env
-    from rag.pipeline import Pipeline
+    from rag import Pipeline, Settings, apply_offline_env
 
     apply_offline_env()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), embed_backend=backend)
         pipe = Pipeline(settings)
-        from rag.embed import get_embedder
+        from rag import get_embedder
 
         embedder = get_embedder(settings)
         # Load the model (and make the one-time ONNX export) before the clock starts; the
@@ -108,7 +107,7 @@ def run_naive(corpus: Path, queries: Path, n_queries: int) -> dict[str, Any]:
     """What a user builds first from the llama-index docs."""
     sys.path.insert(0, str(ROOT))
     from evals import naive
-    from rag.embed import resolve_model_path
+    from rag import resolve_model_path
 
     model_path = resolve_model_path("all-MiniLM-L6-v2")
     records = json.loads(corpus.read_text(encoding="utf-8"))

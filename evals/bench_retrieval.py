@@ -80,9 +80,7 @@ def score(
 def dateline_search(
     store: Path | None, corpus: Path, tmp: Path, unit: str = "passage"
 ) -> tuple[Callable[[str], list[str]], Callable[[str], list[str]], Callable[[list[str]], int]]:
-    from rag.config import load_settings
-    from rag.embed import get_embedder
-    from rag.pipeline import Pipeline
+    from rag import Pipeline, get_embedder, load_settings
 
     settings = load_settings(data_dir=store or tmp / "dateline", retrieval_unit=unit)
     pipe = Pipeline(settings)

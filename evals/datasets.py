@@ -45,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.errors import InputError
+from rag import InputError
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ COLLECTION = "naive"
 def embed_model() -> Any:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from rag.embed import resolve_model_path
+    from rag import resolve_model_path
 
     return HuggingFaceEmbedding(
         model_name=str(resolve_model_path("all-MiniLM-L6-v2")), device="cpu"

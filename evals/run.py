@@ -17,195 +17,36 @@ so the numbers describe what users get.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from evals.datasets import Question, load_questions, stratified_sample
-from evals.metrics import (
+from evals.citations import LexicalJudge
+from evals.config import RunConfig, load_selection
+from evals.datasets import Question
+from evals.score import error_record, score_answer
+from rag import (
+    ConfigError,
+    DatelineError,
+    InputError,
     Judge,
-    LexicalJudge,
-    citation_scores,
-    evidence_recall_at_k,
-    exact_match,
-    gold_citation_share,
-    hits_at_k,
-    map_at_k,
-    mrr_at_k,
-    multihop_accuracy,
-    token_f1,
+    LLMJudge,
+    Pipeline,
+    Settings,
+    get_llm,
 )
-from rag.errors import ConfigError, DatelineError, InputError
-from rag.types import Answer
-
-if TYPE_CHECKING:
-    from rag import Pipeline, Settings
 
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
 RUN_FORMAT = 1
-TOP_RETRIEVED = 10  # retrieved chunks kept per question (and scored: Hits@10, MRR@10 ...)
 JUDGES = ("lexical", "llm", "openai")
-
-# Configuration fields that must agree for a run to be resumed: anything that changes the
-# answer to, or the score of, a question already in results.jsonl.
-_RESUME_FIELDS = ("questions_sha256", "llm", "llm_model", "judge", "sample", "seed", "store")
-
-_MARKER = re.compile(r"\s*\[\d+\]")
-
-
-# --------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """What a run evaluates; stored in run.json and compared on resume."""
-
-    questions: str  # the question file as given (resolved)
-    questions_sha256: str  # its content: an edited file is a different question set
-    questions_format: str  # "jsonl" (ours) or "multihop" (MultiHop-RAG's dev_queries.json)
-    llm: str
-    llm_model: str | None
-    judge: str  # lexical | llm | openai: who scores citations
-    sample: int | None
-    seed: int | None  # only meaningful with sample
-    limit: int | None
-    store: str  # where the articles are (the store location)
-    corpus: tuple[str, ...] = ()  # what was ingested before the run (informative)
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["corpus"] = list(self.corpus)
-        return out
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RunConfig:
-        values: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
-        values["corpus"] = tuple(data.get("corpus") or ())
-        return cls(**values)
-
-    def mismatches(self, other: RunConfig) -> list[str]:
-        """The resume-relevant fields that differ, as 'field: stored → now' lines."""
-        return [
-            f"{name}: {getattr(other, name)!r} → {getattr(self, name)!r}"
-            for name in _RESUME_FIELDS
-            if getattr(self, name) != getattr(other, name)
-        ]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def questions_format(path: Path) -> str:
-    """'multihop' for a JSON array (MultiHop-RAG's queries), 'jsonl' for our format."""
-    with path.open("rb") as f:
-        head = f.read(4096).decode("utf-8-sig", errors="replace").lstrip()
-    return "multihop" if head.startswith("[") else "jsonl"
-
-
-def make_config(
-    questions_path: Path,
-    settings: Settings,
-    *,
-    judge: str,
-    sample: int | None = None,
-    seed: int | None = None,
-    limit: int | None = None,
-    corpus: Sequence[Path] = (),
-) -> RunConfig:
-    """The configuration of a run of `questions_path` on the store and LLM of `settings`."""
-    if not questions_path.is_file():
-        raise InputError(str(questions_path), "no such file; check the path to the question set")
-    return RunConfig(
-        questions=str(questions_path.resolve()),
-        questions_sha256=file_sha256(questions_path),
-        questions_format=questions_format(questions_path),
-        llm=settings.llm,
-        llm_model=settings.llm_model,
-        judge=judge,
-        sample=sample,
-        seed=(seed if seed is not None else 0) if sample is not None else None,
-        limit=limit,
-        store=settings.store_location,
-        corpus=tuple(str(Path(p).resolve()) for p in corpus),
-    )
-
-
-def default_out_dir(questions_path: Path, llm: str, now: datetime | None = None) -> Path:
-    """eval-out/<questions stem>-<llm>-<YYYYmmdd-HHMMSS> under the working directory."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    return Path("eval-out") / f"{questions_path.stem}-{llm}-{stamp}"
-
-
-def select_questions(
-    questions: Sequence[Question],
-    *,
-    sample: int | None = None,
-    seed: int | None = None,
-    limit: int | None = None,
-) -> list[Question]:
-    """A stratified sample (when asked), then the first `limit` of it (when asked)."""
-    chosen = list(questions)
-    if sample is not None:
-        chosen = stratified_sample(chosen, sample, seed or 0)
-    if limit is not None:
-        if limit < 0:
-            raise ValueError(f"limit must be zero or more, got {limit}")
-        chosen = chosen[:limit]
-    return chosen
-
-
-def load_selection(config: RunConfig) -> list[Question]:
-    """The questions a configuration asks, in order."""
-    return select_questions(
-        load_questions(Path(config.questions)),
-        sample=config.sample,
-        seed=config.seed,
-        limit=config.limit,
-    )
 
 
 # --------------------------------------------------------------------------- judges
-
-
-class LLMJudge:
-    """A generative model as a yes/no judge of whether evidence states a claim.
-
-    Uses prompts/judge.md. Replies are cached per (claim, evidence): citation precision asks
-    about the same claim with several subsets of its citations.
-    """
-
-    def __init__(self, llm: Any) -> None:
-        self._llm = llm
-        self._cache: dict[tuple[str, tuple[str, ...]], bool] = {}
-
-    def supports(self, claim: str, evidence: Sequence[str]) -> bool:
-        key = (claim, tuple(evidence))
-        if key not in self._cache:
-            text = " ".join(e.strip() for e in evidence if e.strip())
-            if not text:
-                self._cache[key] = False
-            else:
-                from prompts import render
-                from rag.llm import Message
-
-                reply = self._llm.complete(
-                    [Message("user", render("judge", claim=claim, evidence=text))],
-                    max_tokens=3,
-                )
-                self._cache[key] = reply.strip().lower().startswith("yes")
-        return self._cache[key]
 
 
 def _as_backend(settings: Settings, llm: str) -> Settings:
@@ -219,8 +60,6 @@ def make_judge(name: str | None, settings: Settings) -> tuple[Judge, str, str]:
 
     None picks the local model when it is installed, else the lexical judge.
     """
-    from rag.llm import get_llm
-
     if name is not None and name not in JUDGES:
         raise ConfigError(f"--judge {name!r} is not one of: {', '.join(JUDGES)}")
     if name == "lexical":
@@ -239,120 +78,6 @@ def make_judge(name: str | None, settings: Settings) -> tuple[Judge, str, str]:
             f"judge: lexical (the local model is not available: {exc})",
         )
     return LLMJudge(local), "llm", f"judge: llm ({local.name}, yes/no on each citation)"
-
-
-# --------------------------------------------------------------------------- scoring
-
-
-def strip_markers(text: str) -> str:
-    """Answer text without its [n] citation markers."""
-    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
-
-
-def _best(score: Callable[[str, str], float], prediction: str, golds: Sequence[str]) -> float:
-    return max((score(prediction, g) for g in golds), default=0.0)
-
-
-def score_answer(question: Question, answer: Answer, judge: Judge) -> dict[str, Any]:
-    """The per-question record: what was asked, what came back, and every metric.
-
-    Metrics that do not apply are None (left out of the means): retrieval needs gold
-    evidence on an answerable question, citations need an answer that did not abstain,
-    exact match and F1 need reference answers.
-    """
-    retrieved = [h.chunk.text for h in answer.retrieved[:TOP_RETRIEVED]]
-    facts = [e.text for e in question.evidence]
-    prediction = answer.short_answer or strip_markers(answer.answer)
-    metrics: dict[str, float | None] = {}
-
-    if question.answerable:
-        metrics["accuracy"] = _best(multihop_accuracy, prediction, question.answers)
-    else:
-        metrics["accuracy"] = 1.0 if answer.abstained else 0.0
-    golds = list(question.answers)
-    metrics["exact_match"] = exact_match(prediction, golds) if golds else None
-    metrics["token_f1"] = token_f1(prediction, golds) if golds else None
-
-    with_evidence = question.answerable and bool(facts)
-    metrics["hits@4"] = hits_at_k(retrieved, facts, 4) if with_evidence else None
-    metrics["hits@10"] = hits_at_k(retrieved, facts, 10) if with_evidence else None
-    metrics["mrr@10"] = mrr_at_k(retrieved, facts, 10) if with_evidence else None
-    metrics["map@10"] = map_at_k(retrieved, facts, 10) if with_evidence else None
-    metrics["evidence_recall@10"] = (
-        evidence_recall_at_k(retrieved, facts, 10) if with_evidence else None
-    )
-
-    by_n = {c.n: c.text for c in answer.citations}
-    sentences = [
-        (strip_markers(v.text), [by_n[n] for n in v.citations if n in by_n])
-        for v in answer.verification
-    ]
-    if answer.abstained or not sentences:
-        metrics["citation_recall"] = None
-        metrics["citation_precision"] = None
-        metrics["gold_citation_share"] = None
-    else:
-        cites = citation_scores(sentences, judge)
-        metrics["citation_recall"] = cites["citation_recall"]
-        metrics["citation_precision"] = cites["citation_precision"]
-        metrics["gold_citation_share"] = (
-            gold_citation_share([cited for _claim, cited in sentences], facts) if facts else None
-        )
-    metrics["abstained"] = 1.0 if answer.abstained else 0.0
-
-    return {
-        "id": question.id,
-        "type": question.type,
-        "question": question.question,
-        "as_of": question.as_of.isoformat() if question.as_of else None,
-        "answerable": question.answerable,
-        "answers": golds,
-        "evidence": facts,
-        "prediction": answer.answer,
-        "short_answer": answer.short_answer,
-        "abstained": answer.abstained,
-        "citations": [
-            {
-                "n": c.n,
-                "text": c.text,
-                "source": c.source,
-                "title": c.title,
-                "published_at": c.published_at.isoformat() if c.published_at else None,
-                "verified": c.verified,
-            }
-            for c in answer.citations
-        ],
-        "verification": [v.to_json() for v in answer.verification],
-        "retrieved": [
-            {"text": h.chunk.text, "source": h.chunk.source, "title": h.chunk.title}
-            for h in answer.retrieved[:TOP_RETRIEVED]
-        ],
-        "timings": {k: round(v, 4) for k, v in answer.timings.items()},
-        "metrics": metrics,
-        "error": None,
-    }
-
-
-def error_record(question: Question, message: str) -> dict[str, Any]:
-    """The record of a question the pipeline refused (counted as wrong, never retried)."""
-    return {
-        "id": question.id,
-        "type": question.type,
-        "question": question.question,
-        "as_of": question.as_of.isoformat() if question.as_of else None,
-        "answerable": question.answerable,
-        "answers": list(question.answers),
-        "evidence": [e.text for e in question.evidence],
-        "prediction": "",
-        "short_answer": None,
-        "abstained": False,
-        "citations": [],
-        "verification": [],
-        "retrieved": [],
-        "timings": {},
-        "metrics": {"accuracy": 0.0, "abstained": 0.0},
-        "error": message,
-    }
 
 
 # --------------------------------------------------------------------------- the run folder

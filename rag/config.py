@@ -41,12 +41,11 @@ class Settings:
     chroma_url: str | None = None  # e.g. http://127.0.0.1:8000 for a Chroma server
     collection: str = "dateline"  # prefix of the Chroma collections
     embed_model: str = "all-MiniLM-L6-v2"  # a name known to rag.embed or a local model folder
-    # onnx-int8 embeds ~1.9x faster than fp32 ONNX here with the same retrieval scores (README).
+    # onnx-int8: the fastest backend on a CPU, and it retrieves as well as fp32.
     embed_backend: str = "onnx-int8"  # onnx-int8 | onnx | torch
     embed_batch_size: int = 64
-    # Wordpieces of sentence text per chunk (+[CLS]/[SEP] fits MiniLM's 256 window), no overlap:
-    # on the MultiHop dev questions this beat 200 + 1-sentence overlap + an embedded title
-    # header on Hits@10 and evidence recall, with 26% fewer wordpieces to embed (README).
+    # Wordpieces of sentence text per chunk (+[CLS]/[SEP] fits MiniLM's 256 window). No
+    # overlap and no embedded header: both add wordpieces to embed without helping retrieval.
     chunk_max_tokens: int = 250
     chunk_overlap_sentences: int = 0
     max_file_mb: float = 20.0
@@ -61,21 +60,18 @@ class Settings:
     model_cache_dir: Path | None = None  # where the local GGUF is assembled; default ~/.cache
     # What retrieval returns: "passage", each top article's best sentences for the question
     # (at most chunk_max_tokens wordpieces, like a chunk), or "chunk", the stored chunks.
-    # Passages found more of the MultiHop dev questions' evidence in the top 10 (README).
+    # Passages put more of a question's evidence into the top k than whole chunks do.
     retrieval_unit: str = "passage"
-    # ... and what the answer step draws its source sentences from. "chunk": on the first 40
-    # questions of the 200-question MultiHop sample the embedded 1.5B model answered 19 right
-    # from chunks and 15-18 from passages (README); a stronger model may do better with them.
+    # ... and what the answer step draws its source sentences from. "chunk": the small
+    # embedded model answers better from chunks; a stronger model may do better with passages.
     answer_unit: str = "chunk"
     reranker: str = "none"  # none | a registered reranker name | a local cross-encoder folder
     top_k: int = 10
-    # Source sentences shown to the LLM. Each costs the local model ~30 prompt tokens read at
-    # ~70 tokens/s on 2 cores before its first word; on the 200-question MultiHop sample 6
-    # (and 3 for yes/no) answered more questions right than 8 (and 4), with no loss of
-    # citation support by the LLM judge (README).
+    # Source sentences shown to the LLM. Each adds prompt tokens the local model reads before
+    # its first word, and a small model answers better from a few well-chosen sentences.
     answer_sentences: int = 6
     # ... for a yes/no question: fewer, since the small model then checks the claim against
-    # the few sentences that state it instead of drifting to the others (measured in README).
+    # the few sentences that state it instead of drifting to the others.
     answer_sentences_yesno: int = 3
     verify_mode: str = "flag"  # flag | drop: what happens to unsupported answer sentences
     judge: str = "none"  # none | llm: an LLM yes/no judge on top of the lexical+semantic check
@@ -91,6 +87,16 @@ class Settings:
     @property
     def store_location(self) -> str:
         return self.chroma_url or str(self.data_dir.resolve() / "chroma")
+
+    @property
+    def model_cache(self) -> Path:
+        """Where the local GGUF is assembled and the embedder's ONNX export is kept."""
+        return (self.model_cache_dir or default_cache_dir()).expanduser()
+
+
+def default_cache_dir() -> Path:
+    """The model cache when DATELINE_MODEL_CACHE_DIR is unset."""
+    return Path("~/.cache/dateline/models").expanduser()
 
 
 _ENV_PREFIX = "DATELINE_"

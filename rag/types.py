@@ -51,6 +51,26 @@ class Article:
     category: str | None = None
     duplicate_of: tuple[str, ...] = ()  # ids of other articles with the same cleaned text
 
+    def to_json(self) -> dict[str, Any]:
+        """The article with its text and sentence offsets (GET /api/articles/ID)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "url": self.url,
+            "author": self.author,
+            "dateline": self.dateline,
+            "category": self.category,
+            "origin": self.origin,
+            "duplicate_of": list(self.duplicate_of),
+            "text": self.text,
+            "sentences": [
+                {"index": s.index, "start": s.start, "end": s.end, "text": s.text}
+                for s in self.sentences
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class Chunk:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from rag.answer import expected_type
 from rag.config import Settings
 from rag.llm import Message
 from rag.pipeline import Pipeline
+from rag.question.shape import expected_type
 from rag.types import Answer
 from tests.conftest import SEED
 from tests.fakes import install_scripted_llm
@@ -257,7 +257,7 @@ def test_verification_entries_use_the_answers_numbering(seeded: Settings) -> Non
 @pytest.mark.slow
 def test_local_model_answers_the_seed_question_with_verified_citations(seeded: Settings) -> None:
     from rag.errors import ModelError
-    from rag.model_files import check_local_model_available
+    from rag.llm.model_files import check_local_model_available
 
     local = seeded.with_(llm="local")
     try:

@@ -13,7 +13,7 @@ from rag import Pipeline, Settings
 from rag.errors import ConfigError
 from tests.conftest import DATA, SEED
 from ui.api import check_exposure, make_filters, parse_day, upload_problem
-from ui.app import RunningServer, main, start_in_thread
+from ui.server import RunningServer, main, start_in_thread
 
 SEED_QUESTION = (
     "How many people died in the January 2022 unrest in Kazakhstan, and who did Kazakhstan ask "

@@ -12,7 +12,7 @@ import pytest
 
 from rag import Pipeline, Settings
 from tests.conftest import DATA, ROOT, SEED
-from ui.app import RunningServer, start_in_thread
+from ui.server import RunningServer, start_in_thread
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page

@@ -3,9 +3,9 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 
-from rag.chunk import make_chunks
 from rag.config import Settings
 from rag.embed import get_embedder
+from rag.ingest.chunk import make_chunks
 from rag.types import Article, Sentence
 
 

@@ -9,20 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.clean import (
-    article_id,
-    article_identity,
-    clean,
-    content_hash,
-    derive_title,
-    normalise_url,
-    parse_date,
-    split_paragraphs,
-    take_dateline,
-)
 from rag.errors import InputError
-from rag.load import read_file
-from rag.sentences import split_sentences
+from rag.ingest.clean import clean, derive_title, split_paragraphs, take_dateline
+from rag.ingest.dates import parse_date
+from rag.ingest.identity import article_id, article_identity, content_hash, normalise_url
+from rag.ingest.load import read_file
+from rag.ingest.sentences import split_sentences
 from rag.types import RawArticle
 
 DATA = Path(__file__).resolve().parent / "data"

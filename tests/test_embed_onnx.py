@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embed import SentenceTransformerEmbedder, get_embedder, resolve_model_path
-from rag.embed_onnx import OnnxEmbedder, default_onnx_dir, onnx_embedder_for, onnx_files
+from rag.embed import get_embedder, resolve_model_path
+from rag.embed.onnx_embedder import OnnxEmbedder, onnx_embedder_for
+from rag.embed.onnx_export import default_onnx_dir, onnx_files
+from rag.embed.torch_embedder import SentenceTransformerEmbedder
 from rag.errors import ModelError
 
 MODEL = "all-MiniLM-L6-v2"
@@ -41,7 +43,7 @@ TEXTS = [
 
 # The default int8 is quantize_dynamic (per-channel weights): on 600 MultiHop-RAG chunks its
 # cosine to fp32 was 0.995 mean, 0.987 min (an earlier run on more chunks saw 0.977), and the
-# hybrid retrieval scores did not move (rag/embed_onnx.Int8Recipe). Per-tensor weights fall
+# hybrid retrieval scores did not move (rag/embed/onnx_export.Int8Recipe). Per-tensor weights fall
 # to ~0.89, well below this floor; the 8-bit MatMulNBits recipe stays above 0.999.
 INT8_MIN_COSINE = 0.97
 
@@ -137,7 +139,7 @@ def test_export_is_cached(
     int8.embed_query("warm")
     files = onnx_files(model_dir, onnx_dir)
     stamps = {p: p.stat().st_mtime_ns for p in (files.fp32, files.int8)}
-    with caplog.at_level(logging.INFO, logger="rag.embed_onnx"):
+    with caplog.at_level(logging.INFO, logger="dateline.embed"):
         again = OnnxEmbedder(model_dir, name=MODEL, quantize=True, onnx_dir=onnx_dir)
         again.embed_query("a second process would load the cached file")
     assert not [r for r in caplog.records if "exporting" in r.getMessage()]
@@ -160,11 +162,11 @@ def test_first_use_exports_and_logs_the_one_time_step(
     fp32_file = onnx_files(model_dir, onnx_dir).fp32
     shutil.copy(fp32_file, fresh / fp32_file.name)
     embedder = OnnxEmbedder(model_dir, name=MODEL, quantize=True, onnx_dir=fresh)
-    with caplog.at_level(logging.INFO, logger="rag.embed_onnx"):
+    with caplog.at_level(logging.INFO, logger="dateline.embed"):
         vector = embedder.embed_query("Fed holds rates steady.")
     assert onnx_files(model_dir, fresh).int8.is_file()
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
-    messages = [r.getMessage() for r in caplog.records if r.name == "rag.embed_onnx"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "dateline.embed"]
     assert any("one-time step" in m for m in messages), messages
     assert any("export done in" in m for m in messages), messages
 

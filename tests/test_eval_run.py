@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from dateline_cli import app
+from evals.citations import LexicalJudge
+from evals.config import RunConfig, load_selection, make_config, select_questions
 from evals.datasets import Question, load_questions
-from evals.metrics import LexicalJudge
 from evals.report import (
     LATENCY_PLOT,
     METRICS_PLOT,
@@ -23,23 +25,18 @@ from evals.report import (
     load_summary,
     render_report,
 )
-from evals.run import (
-    RESULTS_FILE,
+from evals.run import RESULTS_FILE, RunOutcome, evaluate, make_judge, prepare_out_dir
+from evals.score import score_answer
+from rag import (
+    Answer,
+    Citation,
+    ConfigError,
     LLMJudge,
-    RunConfig,
-    RunOutcome,
-    evaluate,
-    load_selection,
-    make_config,
-    make_judge,
-    prepare_out_dir,
-    score_answer,
-    select_questions,
+    Pipeline,
+    SentenceCheck,
+    Settings,
+    get_pipeline,
 )
-from rag import Pipeline, Settings, get_pipeline
-from rag.cli import app
-from rag.errors import ConfigError
-from rag.types import Answer, Citation, SentenceCheck
 from tests.fakes import ScriptedLLM
 
 ROOT = Path(__file__).resolve().parent.parent

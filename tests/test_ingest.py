@@ -109,16 +109,16 @@ def test_reingest_stores_nothing_new(
     assert len(first.added) == 3
     n_chunks = _consistent(pipe.store)
     # Unchanged articles are recognised by their hash before the (slow) sentence splitting.
-    import rag.sentences
+    from rag.ingest import run as ingest_run
 
     split_calls: list[str] = []
-    real_split = rag.sentences.split_sentences
+    real_split = ingest_run.split_sentences
 
     def counting_split(text: str) -> tuple[Sentence, ...]:
         split_calls.append(text)
         return real_split(text)
 
-    monkeypatch.setattr(rag.sentences, "split_sentences", counting_split)
+    monkeypatch.setattr(ingest_run, "split_sentences", counting_split)
     stages: list[str] = []
     again = pipe.ingest([src, SEED], progress=lambda stage, _n, _t: stages.append(stage))
     assert (len(again.added), len(again.updated), len(again.unchanged)) == (0, 0, 3)
@@ -205,7 +205,7 @@ def test_bad_inputs_are_reported_and_good_ones_stored(settings: Settings, tmp_pa
 
 
 def test_cli_ingest_stats_list_delete(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from rag.cli import app
+    from dateline_cli import app
 
     monkeypatch.setenv("DATELINE_DATA_DIR", str(tmp_path / "store"))
     (tmp_path / "bad.json").write_text("{nope", encoding="utf-8")

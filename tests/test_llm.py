@@ -14,18 +14,11 @@ from typing import Any
 
 import pytest
 
-from rag import model_files
 from rag.config import Settings
 from rag.errors import ConfigError, ModelError, UnknownBackendError
-from rag.llm import (
-    LocalLLM,
-    Message,
-    OpenAICompatibleLLM,
-    available_llms,
-    get_llm,
-    is_loaded,
-    register_llm,
-)
+from rag.llm import Message, available_llms, get_llm, is_loaded, model_files, register_llm
+from rag.llm.local import LocalLLM
+from rag.llm.openai import OpenAICompatibleLLM
 from tests.fakes import ScriptedLLM, install_scripted_llm
 
 ASK = [

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.clean import clean
-from rag.load import SUPPORTED_EXTENSIONS, iter_files, read_file, read_paths
+from rag.ingest.clean import clean
+from rag.ingest.load import SUPPORTED_EXTENSIONS, iter_files, read_file, read_paths
 from rag.types import FileError, RawArticle
 
 REPO = Path(__file__).resolve().parent.parent
@@ -431,7 +431,7 @@ def test_unreadable_file_is_reported_and_the_next_file_still_loads(tmp_path: Pat
                 pytest.skip("running as root without setpriv: permissions cannot be tested")
             code = (
                 "import json, sys\n"
-                "from rag.load import read_paths\n"
+                "from rag.ingest.load import read_paths\n"
                 "print(json.dumps([(type(i).__name__, i.origin, getattr(i, 'reason', ''))"
                 " for i in read_paths(sys.argv[1:])]))"
             )

@@ -7,15 +7,13 @@ from typing import Any
 
 import pytest
 
+from evals.citations import LexicalJudge, citation_scores, gold_citation_share
 from evals.metrics import (
-    LexicalJudge,
     abstention_scores,
     aggregate,
-    citation_scores,
     evidence_in_sentences,
     evidence_recall_at_k,
     exact_match,
-    gold_citation_share,
     hits_at_k,
     latency_summary,
     map_at_k,

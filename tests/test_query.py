@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from rag.errors import InputError
-from rag.query import (
+from rag.question import (
     FAR_FUTURE,
     FAR_PAST,
     DateRange,

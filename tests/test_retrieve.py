@@ -12,7 +12,7 @@ import pytest
 from rag.config import Settings
 from rag.embed import get_embedder
 from rag.pipeline import Pipeline
-from rag.query import Filters, plan_query
+from rag.question import Filters, plan_query
 from rag.retrieve import PASSAGE_GAP, Retriever
 from rag.types import Hit
 
@@ -145,7 +145,7 @@ def test_explicit_filters_are_hard(pipe: Pipeline) -> None:
 def test_a_date_in_the_question_boosts_reports_of_that_day(pipe: Pipeline) -> None:
     hits = pipe.retrieve("What happened at the port on January 5, 2022?", k=2)
     assert hits[0].chunk.title == "Dockers strike over night shifts"
-    plan = plan_query("What happened at the port on January 5, 2022?", pipe.known_sources())
+    plan = plan_query("What happened at the port on January 5, 2022?", pipe.sources())
     assert plan.dates and plan.dates[0].start.date().isoformat() == "2022-01-05"
 
 
@@ -206,7 +206,7 @@ def test_a_passage_is_its_articles_best_sentences_within_one_chunks_budget(
 def test_the_answer_step_draws_on_the_chunks_by_default(pipe: Pipeline) -> None:
     question = "How much money was in the union's strike fund, according to its treasurer?"
     chunks = {c.id: c for c in pipe.store.all_chunks()}
-    _plan, hits, shown = pipe._gather(question, None, None)
+    _plan, hits, shown = pipe.evidence(question)
     assert hits and all(chunks.get(h.chunk.id) == h.chunk for h in hits)
     offered = {(h.chunk.article_id, i) for h in hits for i in h.chunk.sentence_indices}
     assert shown and {(s.article.id, s.sentence.index) for s in shown} <= offered
@@ -217,7 +217,7 @@ def test_the_chunk_unit_returns_the_stored_chunks(pipe: Pipeline) -> None:
     settings = pipe.settings.with_(retrieval_unit="chunk")
     retriever = Retriever(pipe.store, get_embedder(settings), settings)
     question = "How much money was in the union's strike fund, according to its treasurer?"
-    hits = retriever.search(plan_query(question, pipe.known_sources()), k=5)
+    hits = retriever.search(plan_query(question, pipe.sources()), k=5)
     stored = {c.id: c for c in pipe.store.all_chunks()}
     assert hits and all(stored.get(h.chunk.id) == h.chunk for h in hits)
     assert any(BURIED in h.chunk.text for h in hits)

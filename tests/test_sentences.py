@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.clean import clean
-from rag.load import read_paths
-from rag.sentences import split_sentences
+from rag.ingest.clean import clean
+from rag.ingest.load import read_paths
+from rag.ingest.sentences import split_sentences
 from rag.types import RawArticle, Sentence
 
 REPO = Path(__file__).resolve().parent.parent

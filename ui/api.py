@@ -18,8 +18,17 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag import Answer, Article, FileError, Filters, IngestReport, Pipeline, Settings
-from rag.errors import ConfigError, DatelineError, InputError
+from rag import (
+    Answer,
+    ConfigError,
+    DatelineError,
+    FileError,
+    Filters,
+    IngestReport,
+    InputError,
+    Pipeline,
+    Settings,
+)
 
 # What the upload forms accept (the readers know a few more spellings; these are the common ones).
 UPLOAD_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm", ".xml", ".rss", ".atom")
@@ -156,26 +165,6 @@ def ingest_uploads(
     return report, rejected
 
 
-def article_json(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "title": article.title,
-        "source": article.source,
-        "published_at": article.published_at.isoformat() if article.published_at else None,
-        "url": article.url,
-        "author": article.author,
-        "dateline": article.dateline,
-        "category": article.category,
-        "origin": article.origin,
-        "duplicate_of": list(article.duplicate_of),
-        "text": article.text,
-        "sentences": [
-            {"index": s.index, "start": s.start, "end": s.end, "text": s.text}
-            for s in article.sentences
-        ],
-    }
-
-
 # ----- the REST API ---------------------------------------------------------------------------
 
 
@@ -256,11 +245,8 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
     def api_ask(body: AskIn) -> dict[str, Any]:
         f = body.filters or FiltersIn(since=None, until=None)
         filters = make_filters(f.since, f.until, f.sources)
-        as_of = body.as_of
-        if as_of is not None and as_of.tzinfo is None:
-            as_of = as_of.replace(tzinfo=UTC)
         history = [t.model_dump() for t in body.history]
-        answer: Answer = pipeline.ask(body.question, history, filters, as_of=as_of)
+        answer: Answer = pipeline.ask(body.question, history, filters, as_of=body.as_of)
         return answer.to_json()
 
     @app.post("/api/ingest", dependencies=guarded)
@@ -278,20 +264,7 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
 
     @app.get("/api/articles", dependencies=guarded)
     def api_articles() -> list[dict[str, Any]]:
-        return [
-            {
-                "id": a.id,
-                "title": a.title,
-                "source": a.source,
-                "published_at": a.published_at.isoformat() if a.published_at else None,
-                "url": a.url,
-                "origin": a.origin,
-                "sentences": a.n_sentences,
-                "chunks": a.n_chunks,
-                "duplicate_of": list(a.duplicate_of),
-            }
-            for a in pipeline.articles()
-        ]
+        return [a.to_json() for a in pipeline.articles()]
 
     @app.get("/api/articles/{article_id}", dependencies=guarded)
     def api_article(article_id: str) -> dict[str, Any]:
@@ -300,7 +273,7 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
             raise HTTPException(
                 404, f"no article with id {article_id!r}; GET /api/articles lists them"
             )
-        return article_json(article)
+        return article.to_json()
 
     @app.delete("/api/articles/{article_id}", dependencies=guarded)
     def api_delete(article_id: str) -> dict[str, Any]:
@@ -312,13 +285,11 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
 
     @app.get("/api/health", dependencies=guarded)
     def api_health() -> dict[str, Any]:
-        from rag.llm import is_loaded
-
         return {
             "status": "ok",
             "articles": len(pipeline.articles()),
             "llm": settings.llm,
-            "llm_loaded": is_loaded(settings),
+            "llm_loaded": pipeline.llm_loaded(),
             "embed_model": settings.embed_model,
             "store": settings.store_location,
         }

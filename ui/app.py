@@ -1,37 +1,24 @@
-"""The web app: Gradio chat with clickable citations, the library, and the server that runs it."""
+"""The web app: the Gradio Blocks of the chat (clickable citations), the library and the
+settings, answering through the Pipeline it is given."""
 
 from __future__ import annotations
 
-import socket
-import sys
-import threading
-import time
-import webbrowser
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag import Answer, Pipeline, Settings
-from rag.config import apply_offline_env, load_settings
-from rag.errors import DatelineError
+from rag import Answer, DatelineError, Pipeline, Settings, apply_offline_env
 from ui import render
 from ui.api import (
     UPLOAD_SUFFIXES,
     Upload,
-    auth_pair,
-    build_api,
-    check_exposure,
     ingest_uploads,
-    is_loopback,
     make_filters,
     parse_day,
 )
 
 if TYPE_CHECKING:
     import gradio as gr
-    import uvicorn
-    from fastapi import FastAPI
 
 STATIC = Path(__file__).resolve().parent / "static"
 Message = dict[str, Any]
@@ -45,18 +32,12 @@ EXAMPLES = [
 ]
 
 
-def _static(name: str) -> str:
+def static_text(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
-def _loaded(settings: Settings) -> bool:
-    from rag.llm import is_loaded
-
-    return is_loaded(settings)
-
-
-def _notice_html(settings: Settings) -> str:
-    if _loaded(settings):
+def _notice_html(pipeline: Pipeline) -> str:
+    if pipeline.llm_loaded():
         return ""
     return (
         '<div class="dl-notice">The first answer loads the local model (a few seconds); '
@@ -70,7 +51,7 @@ def _settings_panel(pipeline: Pipeline, settings: Settings) -> str:
         model=settings.llm_model,
         store=settings.store_location,
         embed_model=settings.embed_model,
-        loaded=_loaded(settings),
+        loaded=pipeline.llm_loaded(),
         articles=len(pipeline.articles()),
     )
 
@@ -128,7 +109,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         waiting = (
             '<div class="dl-evidence empty"><h3>Sources</h3><p>Reading the articles…</p></div>'
         )
-        yield "", messages, history, waiting, _notice_html(settings)
+        yield "", messages, history, waiting, _notice_html(pipeline)
         text = ""
         final: Answer | None = None
         try:
@@ -141,7 +122,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
                     yield "", messages, history, gr.skip(), gr.skip()
         except DatelineError as exc:
             messages[-1] = {"role": "assistant", "content": render.message_html(str(exc))}
-            yield "", messages, history, render.evidence_html(None), _notice_html(settings)
+            yield "", messages, history, render.evidence_html(None), _notice_html(pipeline)
             return
         assert final is not None  # stream() always ends with the Answer
         # The verified answer replaces the streamed text (verification may renumber or drop).
@@ -151,7 +132,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
             {"role": "user", "content": q},
             {"role": "assistant", "content": final.answer},
         ]
-        yield "", messages, history, render.evidence_html(final), _notice_html(settings)
+        yield "", messages, history, render.evidence_html(final), _notice_html(pipeline)
 
     def clear_chat() -> tuple[Any, ...]:
         return [], [], render.evidence_html(None), _viewer_placeholder(), ""
@@ -223,7 +204,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
             library_rows(query),
             sources_update(),
             _settings_panel(pipeline, settings),
-            _notice_html(settings),
+            _notice_html(pipeline),
         )
 
     # ----- layout -----------------------------------------------------------------------------
@@ -289,7 +270,7 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
                     viewer = gr.HTML(
                         _viewer_placeholder(),
                         elem_id="dl-viewer",
-                        js_on_load=_static("dateline.js"),
+                        js_on_load=static_text("dateline.js"),
                         server_functions=[open_article],
                         max_height=560,
                         autoscroll=False,
@@ -381,127 +362,3 @@ def build_app(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
         )
         demo.load(on_load, search, [table, sources, settings_box, notice], api_visibility="private")
     return demo
-
-
-def _theme() -> Any:
-    import gradio as gr
-
-    # System fonts only: the default theme fetches Google Fonts, and Dateline stays offline.
-    return gr.themes.Soft(
-        primary_hue="indigo",
-        neutral_hue="slate",
-        font=["Inter", "ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "sans-serif"],
-        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
-    )
-
-
-def create_server_app(pipeline: Pipeline, settings: Settings) -> FastAPI:
-    """The REST API with the Gradio app mounted at "/" (one server, one port)."""
-    apply_offline_env()
-    import gradio as gr
-
-    api = build_api(pipeline, settings)
-    blocks = build_app(pipeline, settings)
-    blocks.queue(default_concurrency_limit=settings.concurrency, api_open=False)
-    pair = auth_pair(settings)
-    return gr.mount_gradio_app(
-        api,
-        blocks,
-        path="/",
-        server_name=settings.host,
-        server_port=settings.port,
-        footer_links=[],
-        auth=pair,
-        auth_message="Dateline: sign in with the user name and password set in DATELINE_AUTH.",
-        max_file_size=int(settings.max_upload_mb * 2**20),
-        ssr_mode=False,
-        pwa=False,
-        mcp_server=False,
-        enable_monitoring=False,
-        show_error=True,
-        theme=_theme(),
-        css=_static("dateline.css"),
-    )
-
-
-@dataclass
-class RunningServer:
-    """A server started in a background thread (tests, notebooks); stop() ends it."""
-
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout)
-
-
-def _uvicorn_server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
-    import uvicorn
-
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    return uvicorn.Server(config)
-
-
-def start_in_thread(pipeline: Pipeline, settings: Settings, timeout: float = 60.0) -> RunningServer:
-    """Serve the app from a daemon thread on settings.host:port; returns once it listens."""
-    check_exposure(settings.host, settings.auth)
-    server = _uvicorn_server(create_server_app(pipeline, settings), settings.host, settings.port)
-    thread = threading.Thread(target=server.run, name="dateline-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not start on {settings.host}:{settings.port}")
-        time.sleep(0.05)
-    return RunningServer(_url(settings.host, settings.port), server, thread)
-
-
-def _url(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    if ":" in shown and not shown.startswith("["):
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}"
-
-
-def _port_free(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def main(host: str | None = None, port: int | None = None, open_browser: bool = False) -> None:
-    """Serve the chat and the REST API until Ctrl+C (settings from DATELINE_*; args win)."""
-    apply_offline_env()
-    from rag import get_pipeline
-
-    settings = load_settings(host=host, port=port)
-    check_exposure(settings.host, settings.auth)
-    if not _port_free(settings.host, settings.port):
-        raise DatelineError(
-            f"port {settings.port} on {settings.host} is in use (another Dateline?); "
-            "stop it or choose another with --port or DATELINE_PORT"
-        )
-    pipeline = get_pipeline(settings)
-    server = _uvicorn_server(create_server_app(pipeline, settings), settings.host, settings.port)
-    url = _url(settings.host, settings.port)
-
-    def announce() -> None:
-        while not server.started and not server.should_exit:
-            time.sleep(0.05)
-        if server.started:
-            print(f"Dateline is running at {url}  (press Ctrl+C to stop)", flush=True)
-            if not is_loopback(settings.host):
-                print("Basic auth is on: sign in with DATELINE_AUTH's user and password.")
-            if open_browser:
-                webbrowser.open(url)
-
-    threading.Thread(target=announce, daemon=True).start()
-    server.run()
-    sys.stdout.flush()

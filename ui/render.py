@@ -7,13 +7,9 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import PurePath
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from rag.types import Answer, Article, Citation, FileError, IngestReport
-
-if TYPE_CHECKING:
-    from rag.store import ArticleInfo  # what Pipeline.articles() returns
+from rag import Answer, Article, ArticleInfo, Citation, FileError, IngestReport, strip_markers
 
 _MARKER = re.compile(r"\[(\d+)\]")
 # A marker with the blank before it, dropped when answer text is matched to its checks.
@@ -136,7 +132,7 @@ def dropped_checks(answer: Answer) -> list[str]:
     for check in answer.verification:
         needle = _plain_index(check.text)[0].strip()
         if not check.supported and needle and needle not in plain:
-            out.append(_MARKER_GAP.sub("", check.text).strip())
+            out.append(strip_markers(check.text))
     return out
 
 
@@ -154,7 +150,7 @@ def answer_html(answer: Answer) -> str:
         claims = [c for c in answer.verification if not c.supported]
         if claims:
             items = "".join(
-                f"<li>{esc(_MARKER_GAP.sub('', c.text).strip())}"
+                f"<li>{esc(strip_markers(c.text))}"
                 f' <span class="reason">({esc(c.reason or "not supported")})</span></li>'
                 for c in claims
             )

@@ -25,13 +25,6 @@ class Collection(Protocol):
 
     name: str
 
-    def add(
-        self,
-        ids: Sequence[str],
-        vectors: Sequence[Sequence[float]],
-        documents: Sequence[str],
-        metadatas: Sequence[Metadata],
-    ) -> None: ...
     def upsert(
         self,
         ids: Sequence[str],

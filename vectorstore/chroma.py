@@ -75,21 +75,6 @@ class ChromaCollection:
         self._c = raw
         self.name: str = raw.name
 
-    def add(
-        self,
-        ids: Sequence[str],
-        vectors: Sequence[Sequence[float]],
-        documents: Sequence[str],
-        metadatas: Sequence[Metadata],
-    ) -> None:
-        for s in _batches(len(ids)):
-            self._c.add(
-                ids=list(ids[s]),
-                embeddings=[list(map(float, v)) for v in vectors[s]],
-                documents=list(documents[s]),
-                metadatas=[dict(m) for m in metadatas[s]],
-            )
-
     def upsert(
         self,
         ids: Sequence[str],

@@ -1,0 +1,52 @@
+"""What every LLM backend is: chat messages in, a reply or text deltas out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+ROLES = ("system", "user", "assistant")
+# Our prompts are ~1,000 tokens (instructions, two worked examples, the best few sentences);
+# 4,096 leaves room for long questions and answers while keeping the KV cache ~120 MB.
+CONTEXT_TOKENS = 4096
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat turn; role is "system", "user" or "assistant"."""
+
+    role: str
+    content: str
+
+
+class LLM(Protocol):
+    """A chat model: whole replies or text deltas; temperature 0 means greedy."""
+
+    name: str
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+    ) -> str: ...
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        stop: Sequence[str] = (),
+        temperature: float = 0.0,
+    ) -> Iterator[str]: ...
+
+
+def check_messages(messages: Sequence[Message]) -> None:
+    if not messages:
+        raise ValueError("an LLM call needs at least one message")
+    for m in messages:
+        if m.role not in ROLES:
+            raise ValueError(f"message role {m.role!r} is not one of {', '.join(ROLES)}")

@@ -1,0 +1,150 @@
+"""The Retriever: one question's searches run against the store and fused, then cut into
+the k units (passages or chunks) that answer it best."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from rag.config import Settings
+from rag.question import FAR_FUTURE, FAR_PAST, DateRange, QueryPlan, SubQuery
+from rag.retrieve.fusion import (
+    BM25_WEIGHT,
+    CANDIDATES,
+    SENTENCE_WEIGHT,
+    VECTOR_WEIGHT,
+    allowed_positions,
+    and_where,
+    bm25_chunks,
+    bm25_sentences,
+    boost,
+    diversify,
+    fuse,
+    sub_searches,
+    where_clause,
+)
+from rag.retrieve.index import LexicalIndex, build_index
+from rag.retrieve.passages import best_passages
+from rag.retrieve.rerank import get_reranker
+from rag.types import Hit
+
+if TYPE_CHECKING:
+    from rag.embed import Embedder
+    from rag.store import NewsStore
+
+
+class Retriever:
+    """Finds the chunks that answer a planned query in one store."""
+
+    def __init__(self, store: NewsStore, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self._lex: LexicalIndex | None = None
+        self._lock = threading.Lock()
+        self._reranker = get_reranker(settings)
+
+    def _lexical(self) -> LexicalIndex:
+        """The indexes, rebuilt when this process has written to the store since."""
+        with self._lock:
+            if self._lex is None or self._lex.generation != self.store.generation:
+                self._lex = build_index(self.store, self.embedder, self.settings)
+            return self._lex
+
+    def refresh(self) -> None:
+        """Forget the BM25 index (another process wrote to the store)."""
+        with self._lock:
+            self._lex = None
+
+    def search(self, plan: QueryPlan, k: int | None = None, unit: str | None = None) -> list[Hit]:
+        """The top k units (settings.retrieval_unit unless `unit` says) for a planned query."""
+        k = k or self.settings.top_k
+        lex = self._lexical()
+        if not lex.chunks:
+            return []
+        allowed = allowed_positions(lex, plan)
+        if allowed is not None and not allowed:
+            return []
+        where = where_clause(plan)
+        anchored = self._anchor_ranges(plan) if plan.anchors else []
+        subs = sub_searches(plan)
+        passages = (unit or self.settings.retrieval_unit) == "passage"
+        parts = list(plan.parts) if passages else []
+        # One batched embedding call for every sub-search and question part: on a CPU each
+        # call has a fixed cost.
+        all_vectors = self.embedder.embed_documents([sub.text for sub in subs] + parts)
+        vectors = all_vectors[: len(subs)]
+        lists: list[tuple[str, float, list[str]]] = []  # (name, weight, chunk ids in rank order)
+        for sub, vec in zip(subs, vectors, strict=True):
+            sub_where, sub_allowed = where, allowed
+            if sub.sources:
+                sub_where = and_where(where, {"source": {"$in": list(sub.sources)}})
+                sub_allowed = set().union(*(lex.by_source.get(x, set()) for x in sub.sources))
+                if allowed is not None:
+                    sub_allowed &= allowed
+                if not sub_allowed:
+                    continue
+            found = self.store.vector_search(vec, CANDIDATES, sub_where)
+            vector_ids = [c.id for c, _sim in found]
+            lists.append((f"{sub.name}-vector", sub.weight * VECTOR_WEIGHT, vector_ids))
+            bm25_ids = bm25_chunks(lex, sub.text, sub_allowed)
+            lists.append((f"{sub.name}-bm25", sub.weight * BM25_WEIGHT, bm25_ids))
+            sentence_ids = bm25_sentences(lex, sub.text, sub_allowed)
+            lists.append((f"{sub.name}-sentence", sub.weight * SENTENCE_WEIGHT, sentence_ids))
+        fused = fuse(lists)
+        by_id = lex.by_id
+        hits = [
+            Hit(chunk=by_id[cid], score=score * boost(by_id[cid], plan, anchored), ranks=ranks)
+            for cid, (score, ranks) in fused.items()
+            if cid in by_id
+        ]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        if self._reranker is not None:
+            hits = self._rerank(plan.question, hits[: max(k * 3, 30)])
+        if not passages:
+            return diversify(hits, plan, k)
+        # The question, its parts and each outlet-limited hop, for scoring sentences.
+        hop_vectors = [
+            (sub.sources, vec) for sub, vec in zip(subs, vectors, strict=True) if sub.sources
+        ]
+        return best_passages(lex, hits, plan, vectors[0], all_vectors[len(subs) :], hop_vectors, k)
+
+    def _anchor_ranges(self, plan: QueryPlan) -> list[tuple[DateRange, str]]:
+        """Each report the question uses as a point in time ("before the Reuters report"),
+        found by a search within its outlet, as (the range before/after it, its article id).
+        The caller's filters do not apply: they limit the answer's reports, not this one."""
+        out: list[tuple[DateRange, str]] = []
+        for anchor in plan.anchors:
+            sub = replace(
+                plan,
+                search_text=anchor.text,
+                sources=anchor.sources,
+                dates=(),
+                since=None,
+                until=None,
+                source_filter=anchor.sources,
+                hops=(SubQuery(anchor.text, anchor.sources, ()),),
+                parts=(),
+                anchors=(),
+            )
+            found = self.search(sub, k=1, unit="chunk")
+            when = found[0].chunk.published_at if found else None
+            if when is None:
+                continue  # an undated report gives no time to go by
+            if anchor.relation == "before":
+                span = DateRange(FAR_PAST, when, anchor.phrase, "before")
+            else:  # the report's own time is not after itself
+                span = DateRange(when + timedelta(seconds=1), FAR_FUTURE, anchor.phrase, "after")
+            out.append((span, found[0].chunk.article_id))
+        return out
+
+    def _rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+        assert self._reranker is not None
+        scores = self._reranker.score(question, [h.chunk.text for h in hits])
+        ranked = sorted(zip(scores, hits, strict=True), key=lambda p: p[0], reverse=True)
+        return [
+            Hit(chunk=h.chunk, score=s, ranks={**h.ranks, "rerank": i + 1})
+            for i, (s, h) in enumerate(ranked)
+        ]

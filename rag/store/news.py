@@ -1,0 +1,278 @@
+"""News on top of vectorstore/: articles and chunks written all-or-nothing, read back typed."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rag.config import Settings
+from rag.embed import model_short_name
+from rag.errors import StoreError
+from rag.store.records import (
+    ArticleInfo,
+    article_meta,
+    chunk_meta,
+    columns,
+    sentence_record,
+    text_hash,
+    to_article,
+    to_chunk,
+    to_info,
+)
+from rag.types import Article, Chunk
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vectorstore.base import Collection, Where
+
+
+# Collection metadata key of the chunks collection naming the model its vectors come from.
+EMBED_MODEL_KEY = "dateline:embed_model"
+
+
+class NewsStore:
+    """Three collections: `<prefix>_chunks` (one vector per chunk), `<prefix>_sentences` (one
+    record per article version holding its sentence vectors: retrieval picks each article's
+    passage by them) and
+    `<prefix>_articles` (cleaned text + sentence offsets; the record's presence with a matching
+    content hash is what makes an article's chunks and sentences valid: it is written last, as
+    the commit)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from vectorstore.chroma import ChromaError, ChromaStore
+
+        self.settings = settings
+        try:
+            self._store = ChromaStore(path=settings.data_dir / "chroma", url=settings.chroma_url)
+            self.chunks: Collection = self._store.collection(f"{settings.collection}_chunks")
+            self.articles: Collection = self._store.collection(f"{settings.collection}_articles")
+            self.sentences: Collection = self._store.collection(f"{settings.collection}_sentences")
+        except ChromaError as exc:
+            raise StoreError(str(exc)) from exc
+        self.location = self._store.location
+        self.generation = 0  # bumped on every write, so in-process indexes know to rebuild
+        self._embedding_checked = False
+        self._article_cache: dict[str, tuple[int, Article | None]] = {}
+        self._sources_cache: tuple[int, list[str]] | None = None
+
+    # ----- which embedding model the vectors come from ------------------------------------
+
+    def check_embedding(self) -> None:
+        """Refuse to mix two embedding models' vectors in one store (they are not comparable,
+        and two 384-dimension models would mix without any error from Chroma).
+
+        The first write or search records the configured model; later ones must match it.
+        The torch and ONNX backends of one model give the same vectors, so only the model
+        counts.
+        """
+        if self._embedding_checked:
+            return
+        want = model_short_name(self.settings.embed_model)
+        try:
+            have = self.chunks.info().get(EMBED_MODEL_KEY)
+            if have is None:
+                self.chunks.set_info({EMBED_MODEL_KEY: want})
+        except Exception as exc:  # a server that cannot store collection metadata
+            raise StoreError(f"cannot read or record the store's embedding model: {exc}") from exc
+        if have is not None and have != want:
+            raise StoreError(
+                f"the store in {self.location} holds vectors of the embedding model {have!r}, "
+                f"but DATELINE_EMBED_MODEL is {self.settings.embed_model!r}; set "
+                f"DATELINE_EMBED_MODEL={have} to use this store, or point DATELINE_DATA_DIR "
+                "(or DATELINE_COLLECTION) elsewhere and ingest again"
+            )
+        self._embedding_checked = True
+
+    # ----- writing -----------------------------------------------------------------------
+
+    def repair(self) -> int:
+        """Delete chunk and sentence-vector records no committed article version owns (left by
+        a killed ingest); returns how many."""
+        valid = {r.id: r.metadata.get("content_hash") for r in self.articles.get()}
+        removed = 0
+        for collection in (self.chunks, self.sentences):
+            orphans = [
+                r.id
+                for r in collection.get()
+                if valid.get(str(r.metadata.get("article_id"))) != r.metadata.get("content_hash")
+            ]
+            collection.delete(ids=orphans)
+            removed += len(orphans)
+            if orphans:
+                self.generation += 1
+        return removed
+
+    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        return {r.id: str(r.metadata.get("content_hash")) for r in self.articles.get(ids=ids)}
+
+    def write(
+        self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray, np.ndarray]]
+    ) -> None:
+        """Store new or changed articles with their chunks, chunk vectors and sentence vectors.
+
+        Order matters for crash safety: (1) the new chunks and sentences, (2) the article
+        records — the commit, (3) the previous versions' chunks and sentences are deleted. A
+        crash before (2) leaves orphans that `repair()` removes; after (2) the stale ones,
+        likewise.
+        """
+        import numpy as np
+
+        if not items:
+            return
+        self.check_embedding()
+        c_ids, c_vecs, c_docs, c_meta = [], [], [], []
+        a_ids, a_vecs, a_docs, a_meta = [], [], [], []
+        s_records = [sentence_record(a, sv) for a, _c, _v, sv in items]
+        for article, chunks, vectors, _sentence_vectors in items:
+            for chunk, vec in zip(chunks, vectors, strict=True):
+                c_ids.append(chunk.id)
+                c_vecs.append(vec)
+                c_docs.append(chunk.text)
+                c_meta.append(chunk_meta(chunk))
+            mean = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+            a_ids.append(article.id)
+            a_vecs.append(mean / (np.linalg.norm(mean) or 1.0))
+            a_docs.append(article.text)
+            a_meta.append(article_meta(article, len(chunks)))
+        # Re-running after a crash may find some of these chunk ids already there.
+        self.chunks.upsert(c_ids, c_vecs, c_docs, c_meta)
+        self.sentences.upsert(*columns(s_records))
+        self.articles.upsert(a_ids, a_vecs, a_docs, a_meta)
+        for article, *_rest in items:
+            stale = {
+                "$and": [
+                    {"article_id": article.id},
+                    {"content_hash": {"$ne": article.content_hash}},
+                ]
+            }
+            self.chunks.delete(where=stale)
+            self.sentences.delete(where=stale)
+        self._link_duplicates([a for a, *_rest in items])
+        self.generation += 1
+
+    def write_sentence_vectors(self, items: Sequence[tuple[Article, np.ndarray]]) -> None:
+        """Add sentence vectors to articles stored without them (by an older Dateline)."""
+        self.sentences.upsert(*columns([sentence_record(a, v) for a, v in items]))
+
+    def sentence_vectors(self) -> dict[str, np.ndarray]:
+        """Each stored article's sentence vectors (rows in sentence order), for the articles
+        whose current version has them."""
+        import numpy as np
+
+        current = {
+            r.id: (str(r.metadata.get("content_hash")), int(r.metadata.get("n_sentences", 0)))
+            for r in self.articles.get()
+        }
+        out: dict[str, np.ndarray] = {}
+        for r in self.sentences.get():
+            m = r.metadata
+            aid = str(m.get("article_id"))
+            want_hash, n = current.get(aid, ("", 0))
+            if m.get("content_hash") != want_hash or int(m.get("n", -1)) != n or not n:
+                continue
+            raw = base64.b64decode(str(m.get("vectors", "")))
+            rows = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
+            if rows.size == n * int(m.get("dim", 0)):
+                out[aid] = rows.reshape(n, -1)
+        return out
+
+    def _link_duplicates(self, articles: Sequence[Article]) -> None:
+        """Mark articles with the same cleaned text (two outlets running one wire story) as
+        duplicates of each other; both stay, since each outlet is a source."""
+        for article in articles:
+            same = self.articles.get(where={"text_hash": text_hash(article.text)})
+            group = sorted(r.id for r in same)
+            ids, metas = [], []
+            for r in same:
+                others = [i for i in group if i != r.id]
+                if json.loads(str(r.metadata.get("duplicate_of") or "[]")) != others:
+                    ids.append(r.id)
+                    metas.append({"duplicate_of": json.dumps(others)})
+            if ids:
+                self.articles.update_metadata(ids, metas)
+
+    def delete_article(self, article_id: str) -> bool:
+        """Remove an article and its chunks; False when there is no such article."""
+        found = self.articles.get(ids=[article_id])
+        if not found:
+            return False
+        # Article record first: its chunks become orphans even if we die before deleting them.
+        self.articles.delete(ids=[article_id])
+        self.chunks.delete(where={"article_id": article_id})
+        self.sentences.delete(where={"article_id": article_id})
+        for other_id in json.loads(str(found[0].metadata.get("duplicate_of") or "[]")):
+            others = self.articles.get(ids=[other_id])
+            if others:
+                dups = json.loads(str(others[0].metadata.get("duplicate_of") or "[]"))
+                dups = [d for d in dups if d != article_id]
+                self.articles.update_metadata([other_id], [{"duplicate_of": json.dumps(dups)}])
+        self.generation += 1
+        return True
+
+    # ----- reading -----------------------------------------------------------------------
+
+    def get_article(self, article_id: str) -> Article | None:
+        found = self.articles.get(ids=[article_id], documents=True)
+        return to_article(found[0]) if found else None
+
+    def cached_article(self, article_id: str) -> Article | None:
+        """`get_article`, remembered until this process next writes to the store (answering
+        reads the same few articles several times per question)."""
+        cached = self._article_cache.get(article_id)
+        if cached is None or cached[0] != self.generation:
+            cached = (self.generation, self.get_article(article_id))
+            self._article_cache[article_id] = cached
+        return cached[1]
+
+    def list_articles(self) -> list[ArticleInfo]:
+        return sorted(
+            (to_info(r) for r in self.articles.get()),
+            key=lambda a: a.published_at or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
+        )
+
+    def all_articles(self) -> list[Article]:
+        return [to_article(r) for r in self.articles.get(documents=True)]
+
+    def all_chunks(self) -> list[Chunk]:
+        return [to_chunk(r) for r in self.chunks.get(documents=True)]
+
+    def vector_search(
+        self, vector: Sequence[float] | np.ndarray, k: int, where: Where | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Chunks nearest the vector, with cosine similarity."""
+        self.check_embedding()
+        return [
+            (to_chunk(r), 1.0 - float(r.distance or 0.0))
+            for r in self.chunks.query(list(map(float, vector)), k, where)
+        ]
+
+    def sources(self) -> list[str]:
+        return sorted({str(r.metadata.get("source")) for r in self.articles.get()})
+
+    def cached_sources(self) -> list[str]:
+        """`sources`, remembered until this process next writes to the store (every question
+        is read against the stored outlets)."""
+        if self._sources_cache is None or self._sources_cache[0] != self.generation:
+            self._sources_cache = (self.generation, self.sources())
+        return self._sources_cache[1]
+
+    def stats(self) -> dict[str, Any]:
+        infos = self.list_articles()
+        dates = [a.published_at for a in infos if a.published_at]
+        outlets: dict[str, int] = {}
+        for a in infos:
+            outlets[a.source] = outlets.get(a.source, 0) + 1
+        return {
+            "articles": len(infos),
+            "sentences": sum(a.n_sentences for a in infos),
+            "chunks": self.chunks.count(),
+            "outlets": dict(sorted(outlets.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "date_range": [min(dates).isoformat(), max(dates).isoformat()] if dates else None,
+            "duplicates": sum(1 for a in infos if a.duplicate_of),
+            "location": self.location,
+        }

@@ -1,4 +1,4 @@
-"""Tests for rag.query: outlets, dates, hops and answer shape read from news questions."""
+"""Tests for rag.question: outlets, dates, hops and answer shape read from news questions."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -23,8 +22,6 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.config import Settings
-
-log = logging.getLogger("dateline.embed")
 
 
 def _cpu_count() -> int:

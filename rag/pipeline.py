@@ -174,7 +174,8 @@ class Pipeline:
         """Text deltas as the answer is written, then the final, verified Answer."""
         from rag.answer import draft, rewrite
         from rag.embed.vectors import similarity
-        from rag.verify import finish
+        from rag.reason import Draft, Missing, answer_by_shape
+        from rag.verify import abstain, finish
 
         question = " ".join(question.split())
         if not question:
@@ -187,15 +188,29 @@ class Pipeline:
         t1 = time.perf_counter()
         timings["retrieve"] = t1 - t0 - timings["rewrite"]
         cosines = partial(similarity, self.embedder)
-        max_tokens = self.settings.llm_max_tokens
-        raw = yield from draft(plan, sources, self.llm(), cosines, max_tokens=max_tokens)
-        t2 = time.perf_counter()
-        timings["generate"] = t2 - t1
-        judge = self._judge()
-        mode = self.settings.verify_mode
-        answer = finish(
-            question, standalone, plan, hits, sources, raw, timings, cosines, judge, mode
-        )
+        outcome = None
+        if not plan.absent_sources:
+            outcome = yield from answer_by_shape(
+                plan, self.retriever, self.store, self.llm(), cosines
+            )
+        if isinstance(outcome, Draft):
+            t2 = time.perf_counter()
+            timings["generate"] = t2 - t1
+            answer = outcome.answer(question, standalone, hits, timings)
+        elif isinstance(outcome, Missing):
+            t2 = time.perf_counter()
+            timings["generate"] = t2 - t1
+            answer = abstain(question, standalone, hits, timings, missing=outcome.what)
+        else:
+            max_tokens = self.settings.llm_max_tokens
+            raw = yield from draft(plan, sources, self.llm(), cosines, max_tokens=max_tokens)
+            t2 = time.perf_counter()
+            timings["generate"] = t2 - t1
+            judge = self._judge()
+            mode = self.settings.verify_mode
+            answer = finish(
+                question, standalone, plan, hits, sources, raw, timings, cosines, judge, mode
+            )
         timings["verify"] = time.perf_counter() - t2
         timings["total"] = time.perf_counter() - t0
         yield answer

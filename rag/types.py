@@ -158,6 +158,35 @@ class SentenceCheck:
 
 
 @dataclass(frozen=True)
+class ReportClaim:
+    """What one report says on one claim of a question: the verdict of reading its best
+    sentences, and the sentence that decides it (the citation `n` in the answer)."""
+
+    article_id: str
+    source: str  # the outlet
+    title: str
+    published_at: datetime | None
+    claim: str  # what the question says this report says
+    verdict: str  # "supported" | "contradicted" | "not found"
+    citation: int | None = None  # the answer's [n] for the deciding sentence
+    sentence: str = ""  # that sentence's text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report": {
+                "article_id": self.article_id,
+                "outlet": self.source,
+                "title": self.title,
+                "published_at": self.published_at.isoformat() if self.published_at else None,
+            },
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "citation": self.citation,
+            "sentence": self.sentence,
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What `rag.ask` returns; the CLI's --json, the REST API and the eval share this shape."""
 
@@ -170,6 +199,11 @@ class Answer:
     standalone_question: str | None = None  # the follow-up rewritten, when it was
     retrieved: tuple[Hit, ...] = ()  # what retrieval returned (for evals and debugging)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # Per report: what the question says it says, and whether it does (shaped answers).
+    claims: tuple[ReportClaim, ...] = ()
+    # How the answer was reached: "entity", "claims", "agreement", "order" (code reasoned
+    # over the model's readings) or "composed" (the model wrote it, the verifier checked it).
+    shape: str = "composed"
 
     def to_json(self, *, include_retrieved: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -179,6 +213,8 @@ class Answer:
             "abstained": self.abstained,
             "citations": [c.to_json() for c in self.citations],
             "verification": [v.to_json() for v in self.verification],
+            "claims": [c.to_json() for c in self.claims],
+            "shape": self.shape,
             "standalone_question": self.standalone_question,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }

@@ -1,8 +1,11 @@
-"""Content words: what answering and verification compare between a claim and a sentence."""
+"""Words: the content words answering and verification compare, and the names (runs of
+capitalised words) an entity answer is drawn from."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from vectorstore.lexical import STOPWORDS
 
@@ -42,3 +45,61 @@ def _stem(w: str) -> str:
         if len(w) > len(suffix) + 3 and w.endswith(suffix):
             return w[: -len(suffix)]
     return w
+
+
+# ----- names
+
+NAME_TOKEN = re.compile(r"[A-Za-z0-9][\w'’&.-]*")
+_CONNECTORS = {"of", "de", "&", "for", "the", "von", "van", "da", "del"}
+_NOT_NAMES = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday", "i", "a", "an", "the", "this", "that", "these", "those", "it", "he",
+    "she", "they", "we", "you", "his", "her", "their", "our", "but", "and", "or", "if", "in",
+    "on", "at", "as", "for", "with", "after", "before", "when", "while", "what", "who", "why",
+    "how", "there", "here", "so", "yet", "also", "mr", "ms", "mrs", "dr", "according", "by",
+    "from", "to", "of", "not", "no", "yes", "some", "many", "one", "two", "its",
+    "read", "more", "related", "image", "photo", "getty", "images", "ap", "reuters", "ceo",
+    "inc", "ltd", "co", "corp", "today", "monday's", "said", "says", "last", "next",
+}  # fmt: skip
+
+
+def names_in(text: str, common: AbstractSet[str] = frozenset()) -> list[str]:
+    """Runs of capitalised words ("Sam Bankman-Fried", "Bank of England"), possessives cut.
+
+    `common` holds words the texts also use in lower case ("former", "using"): capitalised,
+    they are a sentence's first word or a title, so they end a run rather than join a name
+    ("Former FTX Co-Founder Sam Bankman-Fried" -> "FTX", "Sam Bankman-Fried").
+    """
+    out: list[str] = []
+    run: list[str] = []
+    tokens = list(NAME_TOKEN.finditer(text))
+
+    def close() -> None:
+        while run and run[-1].lower() in _CONNECTORS:
+            run.pop()
+        if run:
+            out.append(" ".join(run))
+        run.clear()
+
+    for i, m in enumerate(tokens):
+        word = re.sub(r"['’]s$", "", m.group(0)).rstrip(".")
+        gap = text[tokens[i - 1].end() : m.start()] if i else ""
+        if run and re.search(r"[,;:()\"“”]", gap):
+            close()
+        lower = word.lower()
+        if (word[:1].isupper() and lower not in _NOT_NAMES and lower not in common) or (
+            run and lower in _CONNECTORS
+        ):
+            run.append(word)
+        else:
+            close()
+        if m.group(0).endswith(("'s", "’s", ".")):
+            close()
+    close()
+    return [n for n in out if len(n) > 1]
+
+
+def lower_words(texts: Sequence[str]) -> set[str]:
+    """Words the texts use in lower case (so, capitalised, they are no names)."""
+    return {w for t in texts for w in re.findall(r"\b[a-z][\w'’-]*", t)}

@@ -24,6 +24,7 @@ class ScriptedLLM:
         self._next = 0
         self.calls: list[list[Message]] = []
         self.options: list[dict[str, object]] = []  # max_tokens, stop, temperature per call
+        self.schemas: list[dict[str, object] | None] = []  # the JSON schema of each complete()
 
     def _reply(
         self, messages: Sequence[Message], max_tokens: int, stop: Sequence[str], temperature: float
@@ -52,7 +53,9 @@ class ScriptedLLM:
         max_tokens: int = 256,
         stop: Sequence[str] = (),
         temperature: float = 0.0,
+        schema: dict[str, object] | None = None,
     ) -> str:
+        self.schemas.append(schema)
         return self._reply(messages, max_tokens, stop, temperature)
 
     def stream(

@@ -189,7 +189,38 @@ def answer_html(answer: Answer) -> str:
     if dropped:
         notes.append(f"{len(dropped)} unsupported sentence(s) were removed from this answer.")
     note = "".join(f'<p class="dl-note">{esc(x)}</p>' for x in notes)
-    return f'<div class="dl-answer"><p>{"".join(parts)}</p>{note}</div>'
+    table = claims_html(answer, cites)
+    return f'<div class="dl-answer"><p>{"".join(parts)}</p>{table}{note}</div>'
+
+
+_VERDICTS = {
+    "supported": ("says so", "verdict-supported"),
+    "contradicted": ("says otherwise", "verdict-contradicted"),
+    "not found": ("does not say", "verdict-missing"),
+}
+
+
+def claims_html(answer: Answer, cites: dict[int, Citation]) -> str:
+    """The "what each report says" table: a row per report and claim, its sentence clickable."""
+    if not answer.claims:
+        return ""
+    rows = []
+    for c in answer.claims:
+        word, cls = _VERDICTS.get(c.verdict, (c.verdict, "verdict-missing"))
+        report = f"{c.source}, {day(c.published_at)}" if c.published_at else c.source
+        title = f'<br><span class="claim-title">{esc(c.title)}</span>' if c.title else ""
+        sentence = ""
+        if c.citation is not None:
+            sentence = f"{_cite_html(c.citation, cites.get(c.citation))} {esc(c.sentence)}"
+        rows.append(
+            f"<tr><td>{esc(report)}{title}</td><td>{esc(c.claim)}</td>"
+            f'<td class="{cls}">{esc(word)}</td><td>{sentence}</td></tr>'
+        )
+    return (
+        '<table class="dl-claims"><caption>What each report says</caption>'
+        "<thead><tr><th>Report</th><th>Claim</th><th>Verdict</th><th>Sentence</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def streaming_html(text: str) -> str:

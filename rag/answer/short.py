@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 
 from rag.answer.markers import strip_markers
+from rag.words import NAME_TOKEN, names_in
 
 
-def short_answer(text: str, wants: str | None) -> str | None:
-    """The short form of an answer's text for a question that wants "yesno" or "entity"."""
+def short_answer(text: str, wants: str | None, question: str = "") -> str | None:
+    """The short form of an answer's text for a question that wants "yesno" or "entity": for
+    an entity, the first sentence when it is short, else the first name in it that the
+    question does not use ("The company accused ... is Google." -> "Google")."""
     plain = strip_markers(text)
     first = re.split(r"(?<=[.!?])\s+", plain, maxsplit=1)[0].strip()
     if wants == "yesno":
@@ -17,4 +20,9 @@ def short_answer(text: str, wants: str | None) -> str | None:
         return m.group(1).capitalize() if m else None
     if wants == "entity" and 0 < len(first.split()) <= 6:
         return first.rstrip(".")
+    if wants == "entity":
+        asked = {w.lower() for w in NAME_TOKEN.findall(question)}
+        for name in names_in(first):
+            if not all(w in asked for w in name.lower().split()):
+                return name
     return None

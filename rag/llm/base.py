@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 ROLES = ("system", "user", "assistant")
 # Our prompts are ~1,000 tokens (instructions, two worked examples, the best few sentences);
@@ -21,7 +21,12 @@ class Message:
 
 
 class LLM(Protocol):
-    """A chat model: whole replies or text deltas; temperature 0 means greedy."""
+    """A chat model: whole replies or text deltas; temperature 0 means greedy.
+
+    `schema` (a JSON schema) constrains a whole reply to JSON of that shape: the reading jobs
+    of rag/reason ask for a verdict or a choice, and a small model kept to the allowed
+    values cannot wander into prose.
+    """
 
     name: str
 
@@ -32,6 +37,7 @@ class LLM(Protocol):
         max_tokens: int = 256,
         stop: Sequence[str] = (),
         temperature: float = 0.0,
+        schema: dict[str, Any] | None = None,
     ) -> str: ...
 
     def stream(

@@ -34,6 +34,10 @@ class ChatClientLLM:
     ) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
 
+    def _schema_kwargs(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The chat call's keyword arguments that keep a reply to a JSON schema."""
+        raise NotImplementedError
+
     def _error(self, e: Exception) -> ModelError | None:
         raise NotImplementedError
 
@@ -54,10 +58,13 @@ class ChatClientLLM:
         max_tokens: int = 256,
         stop: Sequence[str] = (),
         temperature: float = 0.0,
+        schema: dict[str, Any] | None = None,
     ) -> str:
         chat = chat_messages(messages)
         with self._errors():
             client, kwargs = self._client(max_tokens, stop, temperature)
+            if schema is not None:
+                kwargs.update(self._schema_kwargs(schema))
             reply = client.chat(chat, **kwargs)
         return str(reply.message.content or "")
 

@@ -113,6 +113,7 @@ class LocalLLM:
         stop: Sequence[str],
         temperature: float,
         stream: bool,
+        schema: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         check_messages(messages)
         request: dict[str, Any] = {
@@ -124,6 +125,8 @@ class LocalLLM:
         }
         if stop:
             request["stop"] = list(stop)
+        if schema is not None:
+            request["json_schema"] = schema  # llama.cpp turns it into a grammar
         return request
 
     def _fail(self, message: str) -> ModelError:
@@ -136,8 +139,9 @@ class LocalLLM:
         max_tokens: int = 256,
         stop: Sequence[str] = (),
         temperature: float = 0.0,
+        schema: dict[str, Any] | None = None,
     ) -> str:
-        request = self._request(messages, max_tokens, stop, temperature, stream=False)
+        request = self._request(messages, max_tokens, stop, temperature, False, schema)
         server = _local_server(self._settings)
         with server.lock:
             reply = server.server.handle_chat_completions(request)

@@ -45,6 +45,9 @@ class OllamaLLM(ChatClientLLM):
         )
         return client, {}
 
+    def _schema_kwargs(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"format": schema}  # Ollama's structured outputs take the schema itself
+
     def _error(self, e: Exception) -> ModelError | None:
         """A message for people for the client's errors; None for anything unexpected."""
         import httpx

@@ -59,6 +59,15 @@ class OpenAICompatibleLLM(ChatClientLLM):
             kwargs["stop"] = list(stop)
         return self._llm(), kwargs
 
+    def _schema_kwargs(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # Structured outputs: OpenAI, vLLM and llama.cpp's server all read this form.
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": schema, "strict": True},
+            }
+        }
+
     def _error(self, e: Exception) -> ModelError | None:
         """A message for people for the client's errors; None for anything unexpected."""
         import openai

@@ -12,7 +12,7 @@ from rag.question.anchors import report_anchors
 from rag.question.dates import date_mentions
 from rag.question.hops import split_hops
 from rag.question.outlets import absent_outlets, outlet_mentions
-from rag.question.shape import WORD, answer_shape
+from rag.question.shape import WORD, answer_shape, question_shape
 from rag.question.types import FAR_FUTURE, FAR_PAST, DateRange, Filters, QueryPlan
 
 
@@ -114,6 +114,7 @@ def plan_query(
             sources.setdefault(outlet, None)
     search_text = _search_text(question, dates)
     wants = answer_shape(question)
+    hops = split_hops(question, mentions, dates)
     return QueryPlan(
         question=question,
         search_text=search_text,
@@ -122,9 +123,10 @@ def plan_query(
         since=since,
         until=until,
         source_filter=_source_filter(filters.sources, known_sources),
-        hops=split_hops(question, mentions, dates),
+        hops=hops,
         wants_short_answer=wants,
         parts=_parts(search_text),
         absent_sources=absent_outlets(question, known_sources, mentions),
         anchors=report_anchors(question, mentions, wants),
+        shape=question_shape(question, wants, sum(max(1, len(h.sources)) for h in hops)),
     )

@@ -4,6 +4,7 @@ count, a date, a name), clause by clause."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 # A word of a question (letters, inner apostrophes and hyphens).
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
@@ -143,3 +144,104 @@ def question_clauses(question: str) -> list[str]:
         flags=re.I,
     )
     return [p.strip(" ?") for p in parts if len(p.strip(" ?").split()) >= 2] or [question]
+
+
+# --------------------------------------------------------------------------- reasoning shapes
+
+# Words by which a question asks whether reports say the same ("consistent", "agree") or
+# differ ("a change", "contradict").
+_SAME = re.compile(
+    r"\b(?:consistent|consistency|consistently|unchanged|same|similar|similarly|agree|agrees|"
+    r"agreement|align|aligns|aligned|in line)\b",
+    re.I,
+)
+_DIFFERENT = re.compile(
+    r"\b(?:inconsistent|inconsistency|change|changed|changes|shift|shifted|differ|differs|"
+    r"differing|different|difference|discrepancy|disagree|disagrees|contradict|contradicts|"
+    r"contradictory|contrast|diverge|diverged)\b",
+    re.I,
+)
+# "no change", "not differ", "without contradiction": the difference word denied.
+_DENIED = re.compile(r"\b(?:no|not|without|never)\s+(?:\w+\s+){0,2}$", re.I)
+# "consistent or inconsistent?", "agree or disagree?": the answer is one of two words.
+_CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+)\b", re.I)
+# A yes/no question about the order of two reports ("Was the Fortune report published before
+# the Verge report?"): its publication dates answer it.
+_ORDER = re.compile(
+    r"\b(?:published|reported|released|came out|posted|written|appeared)\s+"
+    r"(?P<rel>before|after|earlier than|later than|prior to)\b",
+    re.I,
+)
+
+
+# What a report is said to say ("the Fortune article suggests ...").
+_SAYS = re.compile(
+    r"\b(?:suggest|indicate|imply|implie|claim|state|mention|allege|highlight|assert|argue|"
+    r"describe|discuss|attribute|portray|reveal|emphasi[sz]e|identif(?:y|ie)|recogni[sz]e|"
+    r"predict|acknowledge|confirm|explain)(?:s|ed|d|ing)?\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class QuestionShape:
+    """What reasoning a question calls for, which code does and the model only reads for.
+
+    kind: "entity" (which X do the reports share), "claims" (yes/no: does each named report
+    say what the question says it does), "agreement" (yes/no or a choice: do the reports
+    say the same), "order" (yes/no: was one report before the other), "open" (anything else).
+    """
+
+    kind: str
+    asks_same: bool = True  # agreement: "consistent?" (True) or "was there a change?" (False)
+    choices: tuple[str, ...] = ()  # agreement asked as "consistent or inconsistent?"
+    relation: str = ""  # order: "before" | "after"
+
+
+OPEN = QuestionShape("open")
+
+
+def question_shape(question: str, wants: str | None, reports: int) -> QuestionShape:
+    """The shape of a question whose answer shape is `wants` and that names `reports` reports
+    (hops); one report is enough for a claim, agreement needs two."""
+    if wants == "entity":
+        return QuestionShape("entity")
+    if wants != "yesno":
+        return QuestionShape("open")
+    order = _ORDER.search(question)
+    if order and reports >= 2:
+        rel = order.group("rel").lower()
+        before = rel in ("before", "earlier than", "prior to")
+        return QuestionShape("order", relation="before" if before else "after")
+    choice = _choice(question)
+    if len(_SAYS.findall(question)) >= 2 and not choice:
+        # "Does A suggest X, while B implies Y?": a claim per report, even where X or Y
+        # speaks of a difference ("in contrast to", "a different ...").
+        return QuestionShape("claims")
+    same = list(_SAME.finditer(question))
+    different = list(_DIFFERENT.finditer(question))
+    if reports >= 2 and (same or different):
+        if choice:
+            return QuestionShape("agreement", asks_same=True, choices=choice)
+        first = min([*same, *different], key=lambda m: m.start())
+        asks_same = first in same
+        if _DENIED.search(question[: first.start()]):
+            asks_same = not asks_same
+        return QuestionShape("agreement", asks_same=asks_same)
+    return QuestionShape("claims")
+
+
+def _choice(question: str) -> tuple[str, ...]:
+    """("Consistent", "Inconsistent") for "... consistent or inconsistent?" (same first)."""
+    for m in _CHOICE.finditer(question):
+        a, b = m.group(1), m.group(2)
+        if _SAME.fullmatch(a) and _DIFFERENT.fullmatch(b):
+            return a.capitalize(), b.capitalize()
+        if _DIFFERENT.fullmatch(a) and _SAME.fullmatch(b):
+            return b.capitalize(), a.capitalize()
+    # "Do they agree on X, or is there a discrepancy?": the two sides of the last " or ".
+    head, sep, tail = question.rpartition(" or ")
+    same, different = _SAME.search(head), _DIFFERENT.search(tail)
+    if sep and same and different and not _DENIED.search(head[: same.start()]):
+        return same.group(0).capitalize(), different.group(0).capitalize()
+    return ()

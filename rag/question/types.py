@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rag.clock import aware
+from rag.question.shape import OPEN, QuestionShape
 
 # Open ranges ("before October 2023") need a bound on the other side; these stay far from any
 # news date while still converting to epoch seconds on every platform.
@@ -77,3 +78,5 @@ class QueryPlan:
     absent_sources: tuple[str, ...] = ()
     # Times given by other reports ("after the TechCrunch article"); see report_anchors.
     anchors: tuple[ReportAnchor, ...] = ()
+    # What reasoning the question calls for (entity, claims, agreement, order, open).
+    shape: QuestionShape = OPEN

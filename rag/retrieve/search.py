@@ -4,6 +4,7 @@ the k units (passages or chunks) that answer it best."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -29,10 +30,15 @@ from rag.retrieve.index import LexicalIndex, build_index
 from rag.retrieve.passages import best_passages
 from rag.retrieve.rerank import get_reranker
 from rag.types import Hit
+from rag.words import content_words
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.store import NewsStore
+
+
+# Weight of the content-word share against the cosine when ranking an article's sentences.
+RANK_WORD_WEIGHT = 0.3
 
 
 class Retriever:
@@ -110,6 +116,34 @@ class Retriever:
             (sub.sources, vec) for sub, vec in zip(subs, vectors, strict=True) if sub.sources
         ]
         return best_passages(lex, hits, plan, vectors[0], all_vectors[len(subs) :], hop_vectors, k)
+
+    def rank_sentences(self, article_id: str, texts: Sequence[str]) -> list[tuple[int, float]]:
+        """An article's sentences as (index, score), best first: each sentence's best cosine to
+        one of `texts` (a claim, the words of a question that name a report), from the stored
+        sentence vectors when there are some."""
+        import numpy as np
+
+        if not texts:
+            return []
+        lex = self._lexical()
+        queries = self.embedder.embed_documents(list(texts))
+        rows = lex.vectors.get(article_id)
+        if rows is None:
+            article = self.store.cached_article(article_id)
+            if article is None or not article.sentences:
+                return []
+            rows = self.embedder.embed_documents([s.text for s in article.sentences])
+        scores = np.max(rows @ queries.T, axis=1)
+        article = self.store.cached_article(article_id)
+        if article is not None and len(article.sentences) == len(scores):
+            # Cosines alone rank a sentence on the topic above the one that says the thing;
+            # the share of the text's content words a sentence holds lifts the latter.
+            wanted = [content_words(t) for t in texts]
+            for i, sentence in enumerate(article.sentences):
+                words = content_words(sentence.text)
+                share = max(len(w & words) / max(1, len(w)) for w in wanted)
+                scores[i] += RANK_WORD_WEIGHT * share
+        return sorted(((i, float(x)) for i, x in enumerate(scores)), key=lambda p: -p[1])
 
     def _anchor_ranges(self, plan: QueryPlan) -> list[tuple[DateRange, str]]:
         """Each report the question uses as a point in time ("before the Reuters report"),

@@ -62,7 +62,7 @@ def finish(
         abstained=False,
         citations=citations,
         verification=checks,
-        short_answer=short_answer(final_text, plan.wants_short_answer),
+        short_answer=short_answer(final_text, plan.wants_short_answer, plan.question),
         standalone_question=standalone,
         retrieved=tuple(hits),
         timings=timings,
@@ -76,6 +76,7 @@ def abstain(
     timings: dict[str, float],
     checks: tuple[SentenceCheck, ...] = (),
     absent: Sequence[str] = (),
+    missing: str = "",
 ) -> Answer:
     """The "articles do not say" Answer, naming the outlets the question asks about that the store
     does not hold, when that is why."""
@@ -84,6 +85,8 @@ def abstain(
     if absent:
         names = f"{', '.join(absent[:-1])} or {absent[-1]}" if len(absent) > 1 else absent[0]
         text = f"The articles do not say: none of the stored articles is from {names}."
+    elif missing:
+        text = f"The articles do not say: {missing}."
     return Answer(
         question=question,
         answer=text,

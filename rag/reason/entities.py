@@ -1,0 +1,114 @@
+"""Entity candidates: the names in the retrieved passages that could answer a "which X"
+question, ranked by how many of the question's reports name them."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.types import Article, Hit
+from rag.words import NAME_TOKEN, lower_words, names_in
+
+# Names offered to the reading job: the answer is among the first few nearly always, and
+# every extra candidate costs prompt tokens.
+MAX_CANDIDATES = 6
+
+# Words that say a name is an organisation, not a person.
+_ORG_WORDS = {
+    "inc", "corp", "corporation", "company", "group", "bank", "university", "association",
+    "league", "club", "fc", "party", "council", "commission", "department", "agency", "news",
+    "institute", "foundation", "labs", "ltd", "llc", "capital", "research", "exchange",
+}  # fmt: skip
+_PERSON_ASKED = re.compile(
+    r"\b(?:who|whom|whose|individual|person|people|ceo|founder|player|"
+    r"athlete|coach|executive|celebrity|singer|actor|actress|author)\b",
+    re.I,
+)
+
+
+@dataclass
+class _Candidate:
+    forms: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    articles: set[str] = field(default_factory=set)
+    outlets: set[str] = field(default_factory=set)
+    worth: float = 0.0
+
+
+def entity_candidates(
+    question: str,
+    hits: Sequence[Hit],
+    named_outlets: Sequence[str],
+    known_outlets: Sequence[str],
+) -> list[str]:
+    """The names most likely to answer the question, best first (at most MAX_CANDIDATES).
+
+    A name counts for each retrieved passage that holds it, more for the first-ranked, and
+    most for each outlet the question names whose report holds it: the answer to "which
+    company did The Verge and Fortune both report ..." is a name both reports share. Names
+    the question itself uses are not its answer; outlets are not either.
+    """
+    asked = {w.lower() for w in NAME_TOKEN.findall(question)}
+    outlets = {o.lower() for o in known_outlets}
+    found: dict[str, _Candidate] = defaultdict(_Candidate)
+    common = lower_words([h.chunk.text for h in hits])
+    for rank, hit in enumerate(hits):
+        weight = 1.0 / (1.0 + 0.25 * rank)
+        for name in names_in(hit.chunk.text, common):
+            key = name.lower()
+            if key in outlets or all(w in asked for w in key.split()):
+                continue
+            c = found[key]
+            c.forms[name] += 1
+            if hit.chunk.article_id not in c.articles:
+                c.articles.add(hit.chunk.article_id)
+                c.worth += weight
+            if hit.chunk.source in named_outlets:
+                c.outlets.add(hit.chunk.source)
+    merged = _merge_short_forms(found)
+    person = bool(_PERSON_ASKED.search(question))
+
+    def score(key: str) -> float:
+        c = merged[key]
+        s = c.worth + 1.5 * len(c.outlets)
+        words = key.split()
+        if person and 2 <= len(words) <= 3 and not set(words) & _ORG_WORDS:
+            s *= 1.3
+        return s
+
+    ranked = sorted(merged, key=score, reverse=True)
+    return [max(merged[k].forms, key=merged[k].forms.__getitem__) for k in ranked][:MAX_CANDIDATES]
+
+
+def _merge_short_forms(found: dict[str, _Candidate]) -> dict[str, _Candidate]:
+    """ "Bankman-Fried" and "Sam Bankman-Fried" are one candidate, under the longer name when
+    exactly one longer name holds the shorter one's words."""
+    keys = sorted(found, key=lambda k: len(k.split()), reverse=True)
+    out: dict[str, _Candidate] = {}
+    for key in keys:
+        words = key.split()
+        longer = [k for k in out if len(k.split()) > len(words) and _contains(k.split(), words)]
+        if len(longer) == 1:
+            target = out[longer[0]]
+            c = found[key]
+            new = c.articles - target.articles
+            target.worth += c.worth * len(new) / max(1, len(c.articles))
+            target.articles |= c.articles
+            target.outlets |= c.outlets
+            # the long form stays the name shown
+            continue
+        out[key] = found[key]
+    return out
+
+
+def _contains(long: list[str], short: list[str]) -> bool:
+    n = len(short)
+    return any(long[i : i + n] == short for i in range(len(long) - n + 1))
+
+
+def sentences_naming(article: Article, name: str) -> list[int]:
+    """The indices of an article's sentences that name `name` (or its last word, "Altman")."""
+    last = name.split()[-1]
+    pattern = re.compile(rf"\b{re.escape(name)}\b|\b{re.escape(last)}\b", re.I)
+    return [s.index for s in article.sentences if pattern.search(s.text)]

@@ -1,0 +1,157 @@
+"""Reading jobs: one small, constrained model call per question about a few sentences (does
+this report say the claim; do two reports say the same; which candidate answers), with
+what code can judge alone when there is no model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prompts import render
+from rag.llm import LLM, Message
+from rag.verify.claims import check_claim
+from rag.words import content_words
+
+Similarity = Callable[[str, Sequence[str]], list[float]]
+
+SUPPORTED, CONTRADICTED, NOT_FOUND = "supported", "contradicted", "not found"
+SAME, DIFFERENT = "same", "different"
+# Below both, a sentence the model picked is taken to be about something else than the claim
+# (a paraphrase that states a claim keeps some of its words or most of its meaning).
+MIN_RELATED = 0.4
+MIN_SHARED_WORDS = 0.3
+# A JSON verdict is a few tokens; the cap only stops a model that will not close the object.
+READ_TOKENS = 40
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A verdict and the sentences (positions in what was read, 0-based) that decide it."""
+
+    verdict: str
+    sentences: tuple[int, ...] = ()
+
+
+def numbered(sentences: Sequence[str], start: int = 1) -> str:
+    return "\n".join(f"[{i}] {' '.join(s.split())}" for i, s in enumerate(sentences, start))
+
+
+def _ask(llm: LLM, prompt: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The model's JSON reply, or None when it is not the JSON asked for."""
+    reply = llm.complete([Message("user", prompt)], max_tokens=READ_TOKENS, schema=schema)
+    try:
+        value = json.loads(reply.strip())
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _pick(value: object, n: int) -> int | None:
+    """A 1-based sentence number from a reply as a 0-based position, if it is one."""
+    return value - 1 if isinstance(value, int) and 1 <= value <= n else None
+
+
+def read_claim(
+    claim: str,
+    sentences: Sequence[str],
+    context: str,
+    llm: LLM | None,
+    similarity: Similarity,
+) -> Reading:
+    """Whether the sentences of one report state (or contradict) the claim. Without a model,
+    only "supported" (the verifier's check passes on one sentence) or "not found"."""
+    if not sentences:
+        return Reading(NOT_FOUND)
+    if llm is None:
+        for i, sentence in enumerate(sentences):
+            if check_claim(claim, [sentence], context, similarity)[0]:
+                return Reading(SUPPORTED, (i,))
+        return Reading(NOT_FOUND)
+    schema = {
+        "type": "object",
+        "properties": {
+            "verdict": {"enum": [SUPPORTED, CONTRADICTED, NOT_FOUND]},
+            "sentence": {"type": "integer", "minimum": 0, "maximum": len(sentences)},
+        },
+        "required": ["verdict", "sentence"],
+    }
+    reply = _ask(llm, render("read_claim", sentences=numbered(sentences), claim=claim), schema)
+    if reply is None or reply.get("verdict") not in (SUPPORTED, CONTRADICTED):
+        return Reading(NOT_FOUND)
+    at = _pick(reply.get("sentence"), len(sentences))
+    if at is None:  # a verdict that names no sentence cites nothing: not checkable
+        return Reading(NOT_FOUND)
+    if not _related(claim, sentences[at], similarity):
+        # A small model calls a sentence about something else "supported" (or "contradicted")
+        # too often: one that shares neither meaning nor words with the claim says nothing
+        # of it.
+        return Reading(NOT_FOUND)
+    return Reading(str(reply["verdict"]), (at,))
+
+
+def _related(claim: str, sentence: str, similarity: Similarity) -> bool:
+    words = content_words(claim)
+    share = len(words & content_words(sentence)) / max(1, len(words))
+    return share >= MIN_SHARED_WORDS or similarity(claim, [sentence])[0] >= MIN_RELATED
+
+
+def read_agreement(
+    question: str,
+    a: tuple[str, Sequence[str]],
+    b: tuple[str, Sequence[str]],
+    llm: LLM,
+) -> Reading:
+    """Whether two reports ((label, sentences) each) say the same on what the question asks;
+    the deciding sentences are positions in a's list and in b's list."""
+    if not a[1] or not b[1]:
+        return Reading(NOT_FOUND)
+    schema = {
+        "type": "object",
+        "properties": {
+            "verdict": {"enum": [SAME, DIFFERENT, NOT_FOUND]},
+            "a": {"type": "integer", "minimum": 0, "maximum": len(a[1])},
+            "b": {"type": "integer", "minimum": 0, "maximum": len(b[1])},
+        },
+        "required": ["verdict", "a", "b"],
+    }
+    prompt = render(
+        "read_agreement",
+        report_a=a[0],
+        sentences_a=numbered(a[1]),
+        report_b=b[0],
+        sentences_b=numbered(b[1]),
+        question=question,
+    )
+    reply = _ask(llm, prompt, schema)
+    if reply is None or reply.get("verdict") not in (SAME, DIFFERENT):
+        return Reading(NOT_FOUND)
+    at_a, at_b = _pick(reply.get("a"), len(a[1])), _pick(reply.get("b"), len(b[1]))
+    if at_a is None or at_b is None:
+        return Reading(NOT_FOUND)
+    return Reading(str(reply["verdict"]), (at_a, at_b))
+
+
+def read_entity(
+    question: str, sentences: Sequence[str], candidates: Sequence[str], llm: LLM
+) -> str | None:
+    """The candidate the sentences show best to answer the question (None if the reply is not
+    one). No "none" is offered: a small model takes it for answers it finds hard, and whether
+    the reports tie the name to the question is checked in code afterwards."""
+    if not candidates:
+        return None
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"enum": list(candidates)}},
+        "required": ["answer"],
+    }
+    prompt = render(
+        "read_entity",
+        sentences=numbered(sentences),
+        question=question,
+        candidates="; ".join(candidates),
+    )
+    reply = _ask(llm, prompt, schema)
+    answer = reply.get("answer") if reply else None
+    return answer if isinstance(answer, str) and answer in candidates else None

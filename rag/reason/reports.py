@@ -1,0 +1,171 @@
+"""Reports: for each report a question names (its hops), the stored article that is that
+report, the claim the question makes about it, and its sentences that bear on the claim."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from rag.question import QueryPlan, SubQuery
+from rag.question.shape import WORD
+from rag.types import Article, Hit
+
+# Sentences of a report a reading job sees: enough to hold a paraphrase of the claim, few
+# enough that the prompt stays short (prompt tokens are most of a CPU model's time).
+READ_SENTENCES = 5
+# Articles of the named outlet compared for a claim: the first few retrieval ranked.
+CANDIDATES_PER_REPORT = 3
+
+RankSentences = Callable[[str, Sequence[str]], list[tuple[int, float]]]
+SearchHop = Callable[[SubQuery], list[Hit]]
+ArticleOf = Callable[[str], Article | None]
+
+
+@dataclass(frozen=True)
+class Report:
+    """One named report found: its article, the claim about it and its best sentences."""
+
+    article: Article
+    claim: str
+    sentences: tuple[int, ...]  # indices, best first (at most READ_SENTENCES)
+    score: float  # the best sentence's cosine to the claim
+
+
+# "Does the Fortune article suggest that ...": the words before the claim.
+_REPORTING = re.compile(
+    r"\b(?:suggests?|suggesting|suggested|indicates?|indicating|indicated|reports?|reported|"
+    r"reporting|claims?|claimed|claiming|says?|said|states?|stated|mentions?|mentioned|"
+    r"implies|implied|imply|alleges?|alleged|alleging|highlights?|highlighted|highlighting|"
+    r"shows?|showed|argues?|argued|notes?|noted|describes?|described|discuss(?:es)?|discussed|"
+    r"asserts?|asserted|portrays?|portrayed|attributes?|attributed|details?|detailed|"
+    r"reveals?|revealed|emphasi[sz]es?|emphasi[sz]ed|posits?|contends?|questions?|"
+    r"identif(?:y|ies|ied)|recogni[sz]es?|recogni[sz]ed|predicts?|predicted|cites?|cited|"
+    r"criticizes?|criticized|acknowledges?|acknowledged|confirms?|confirmed|explains?|"
+    r"explained|presents?|presented|characteri[sz]es?|characteri[sz]ed)\s+"
+    r"(?:that\s+)?",
+    re.I,
+)
+_FRAME = re.compile(
+    r"\b(?:article|report|piece|story|coverage|post|excerpt|news|from|by|in|the|both|"
+    r"another|second|first|other|same|source|outlet|does|did|do|is|was|were|are|has|have|"
+    r"while|whereas|and|but|also|then|after|before|according|to|as|on|of|published)\b",
+    re.I,
+)
+_LEAD = re.compile(
+    r"^(?:(?:does|did|do|is|was|were|are|has|have|had|while|whereas|and|but|also|then|"
+    r"that|both|as|by|in|from|to|on|about|,)\s+)+",
+    re.I,
+)
+_TAIL = re.compile(
+    r",?\s*(?:as\s+)?(?:reported|according|detailed|covered|noted|published)\b.*$"
+    r"|,\s*(?:was|were|did|does|do|has|have|had|is|are)\b.*$",
+    re.I,
+)
+# What is left of a joint to the next report's clause ("..., while the").
+_JOINT = re.compile(r"[,;]?\s*\b(?:while|whereas|and|but|as|with|than)?\s*(?:the|a|an)?\s*$", re.I)
+
+
+def claim_text(hop: str, outlets: Sequence[str]) -> str:
+    """The claim a hop makes about its report: "Does the Fortune article suggest that X" -> "X";
+    without a reporting verb, the hop without its leading "Does"/"while" and trailing "as
+    reported by Y"."""
+    text = " ".join(hop.split()).strip(" ,;?.")
+    for name in sorted(outlets, key=len, reverse=True):
+        text = re.sub(rf"['\"‘’“”]?{re.escape(name)}['\"‘’“”]?", "OUTLET", text, flags=re.I)
+    for m in _REPORTING.finditer(text):
+        head = text[: m.start()]
+        # The verb ends a frame ("the OUTLET article suggest") only when the frame holds no
+        # words of its own beyond a few (the claim's own "reported" is no frame).
+        if "OUTLET" in head or len(_FRAME.sub(" ", head).split()) <= 1:
+            text = text[m.end() :]
+            break
+    text = _JOINT.sub("", _TAIL.sub("", text))
+    text = re.sub(r"\b(?:the\s+)?OUTLET(?:'s)?\b(?:\s+(?:article|report|piece|story))?", "", text)
+    text = _LEAD.sub("", " ".join(text.split()).strip(" ,;"))
+    text = text.strip(" ,;?.")
+    return text[:1].upper() + text[1:] if WORD.search(text) else " ".join(hop.split())
+
+
+def find_reports(
+    plan: QueryPlan,
+    hits: Sequence[Hit],
+    search_hop: SearchHop,
+    rank_sentences: RankSentences,
+    article_of: ArticleOf,
+    also: Sequence[str] = (),
+) -> list[Report | None]:
+    """Per named report (a hop per outlet it names; a hop naming two outlets is two reports),
+    the article that best states its claim, or None where the store holds none. Each
+    article serves one report: "the second TechCrunch article" is another article. Sentences
+    rank by their best cosine to the claim or to one of `also` (the question's words)."""
+    out: list[Report | None] = []
+    used: set[str] = set()
+    for hop, outlet, part in _report_slots(plan):
+        claim = claim_text(part, plan.sources)
+        pool = [h for h in hits if outlet is None or h.chunk.source == outlet]
+        if outlet is not None and not pool:
+            pool = search_hop(SubQuery(hop.text, (outlet,), hop.dates))
+        pool = [h for h in pool if h.chunk.article_id not in used]
+        if hop.dates:  # the report the question dates, where it says when
+            pool.sort(key=lambda h: not _dated_within(h, hop))
+        best: Report | None = None
+        seen: set[str] = set()
+        for h in pool:
+            if h.chunk.article_id in seen:
+                continue
+            seen.add(h.chunk.article_id)
+            if len(seen) > CANDIDATES_PER_REPORT:
+                break
+            article = article_of(h.chunk.article_id)
+            if article is None:
+                continue
+            ranked = rank_sentences(article.id, [claim, *also])[:READ_SENTENCES]
+            if not ranked:
+                continue
+            # Retrieval's order decides near-ties: it saw the whole question.
+            score = ranked[0][1] - 0.02 * len(seen)
+            if best is None or score > best.score:
+                best = Report(article, claim, tuple(i for i, _ in ranked), score)
+        if best is not None:
+            used.add(best.article.id)
+        out.append(best)
+    return out
+
+
+def _report_slots(plan: QueryPlan) -> list[tuple[SubQuery, str | None, str]]:
+    """(hop, outlet, its words) per report: a hop per outlet it names, or one unnamed report.
+    A hop naming two outlets is cut where the second is named, when each part says
+    something of its own ("TechCrunch reports X, while the Engadget article says Y")."""
+    slots: list[tuple[SubQuery, str | None, str]] = []
+    for hop in plan.hops:
+        if not hop.sources:
+            slots.append((hop, None, hop.text))
+            continue
+        parts = _cut_at_outlets(hop.text, hop.sources)
+        slots.extend((hop, outlet, part) for outlet, part in zip(hop.sources, parts, strict=True))
+    return slots
+
+
+def _cut_at_outlets(text: str, outlets: Sequence[str]) -> list[str]:
+    if len(outlets) < 2:
+        return [text]
+    starts = []
+    for name in outlets:
+        m = re.search(rf"(?:\bthe\s+)?['\"‘’“”]?{re.escape(name)}", text, re.I)
+        if m is None:
+            return [text] * len(outlets)
+        starts.append(m.start())
+    if starts != sorted(starts):
+        return [text] * len(outlets)
+    cuts = [0, *starts[1:], len(text)]
+    parts = [text[a:b] for a, b in pairwise(cuts)]
+    if any(len(_FRAME.sub(" ", claim_text(p, outlets)).split()) < 2 for p in parts):
+        return [text] * len(outlets)  # "Do both The Verge and Fortune say X": one claim
+    return parts
+
+
+def _dated_within(hit: Hit, hop: SubQuery) -> bool:
+    when = hit.chunk.published_at
+    return when is not None and any(d.contains(when) for d in hop.dates)

@@ -1,0 +1,318 @@
+"""Answers by question shape: code reasons over small readings (entity, claims, agreement,
+order) and streams each report's verdict as soon as it is read."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rag.llm import LLM
+from rag.question import Filters, QueryPlan, SubQuery, plan_query
+from rag.question.shape import QuestionShape
+from rag.reason.draft import Draft, label
+from rag.reason.entities import entity_candidates, sentences_naming
+from rag.reason.reading import (
+    CONTRADICTED,
+    NOT_FOUND,
+    SAME,
+    SUPPORTED,
+    Similarity,
+    read_agreement,
+    read_claim,
+    read_entity,
+)
+from rag.reason.reports import (
+    CANDIDATES_PER_REPORT,
+    ArticleOf,
+    RankSentences,
+    Report,
+    SearchHop,
+    find_reports,
+)
+from rag.types import Hit, SentenceCheck
+from rag.verify.claims import numbers
+
+if TYPE_CHECKING:
+    from rag.retrieve import Retriever
+    from rag.store import NewsStore
+
+# Sentences per report the entity reading sees (it reads every named report at once).
+ENTITY_SENTENCES = 2
+# Sentences per report the agreement reading sees.
+AGREEMENT_SENTENCES = 3
+# How far down a report's ranking a sentence naming the answer still ties it to the claim.
+ENTITY_TIE_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What reasoning reads with: the model (None: code alone), and the store's sentences."""
+
+    llm: LLM | None
+    similarity: Similarity
+    rank_sentences: RankSentences
+    search_hop: SearchHop
+    article_of: ArticleOf
+    known_outlets: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Missing:
+    """No stored report matches part of the question: the answer says which."""
+
+    what: str
+
+
+Outcome = Draft | Missing | None  # None: this shape does not fit; compose an answer instead
+Reasoning = Generator[str, None, Outcome]
+
+
+def answer_by_shape(
+    plan: QueryPlan,
+    retriever: Retriever,
+    store: NewsStore,
+    llm: LLM | None,
+    similarity: Similarity,
+) -> Reasoning:
+    """The shaped answer from the question's named reports in a store (each report's best
+    passage, found by retrieval), or None when its shape calls for a composed answer."""
+    if plan.shape.kind == "open":
+        return None
+    known = store.cached_sources()
+
+    def search_hop(hop: SubQuery) -> list[Hit]:
+        sub = plan_query(hop.text, known, filters=Filters(sources=hop.sources))
+        return retriever.search(sub, k=CANDIDATES_PER_REPORT, unit="passage")
+
+    tools = Tools(
+        llm=llm,
+        similarity=similarity,
+        rank_sentences=retriever.rank_sentences,
+        search_hop=search_hop,
+        article_of=store.cached_article,
+        known_outlets=known,
+    )
+    passages = retriever.search(plan, unit="passage")
+    return (yield from reason(plan, plan.shape, passages, tools))
+
+
+def reason(plan: QueryPlan, shape: QuestionShape, hits: Sequence[Hit], tools: Tools) -> Reasoning:
+    """Yields each report's verdict as a line of text as it is read; returns the Draft."""
+    if not hits:
+        return None
+    if shape.kind == "entity":
+        if tools.llm is None and len(plan.sources) < 2:
+            # Without a model the name is code's first candidate, and that is only worth
+            # more than the best sentence when several named reports share it.
+            return None
+        return (yield from _entity(plan, hits, tools))
+    if shape.kind not in ("claims", "agreement", "order"):
+        return None
+    reports = find_reports(plan, hits, tools.search_hop, tools.rank_sentences, tools.article_of)
+    missing = [_slot_name(plan, i) for i, r in enumerate(reports) if r is None]
+    if missing:
+        return Missing(f"no stored {missing[0]} report matches what the question says of it")
+    found = [r for r in reports if r is not None]
+    if shape.kind == "order":
+        return _order(found, shape.relation)
+    if shape.kind == "agreement" and tools.llm is not None and len(found) >= 2:
+        outcome = yield from _agreement(plan, shape, found, tools)
+        if outcome is not None:
+            return outcome
+    return (yield from _claims(found, tools))
+
+
+def _slot_name(plan: QueryPlan, i: int) -> str:
+    names = [o for hop in plan.hops for o in (hop.sources or ("",))]
+    return names[i] if i < len(names) and names[i] else "matching"
+
+
+def _sentences(report: Report, n: int | None = None) -> list[str]:
+    chosen = report.sentences if n is None else report.sentences[:n]
+    return [report.article.sentences[i].text for i in chosen]
+
+
+def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
+    """Yes when every named report states its claim; No, naming the report, when one does not
+    or says the opposite. Two reports on one claim that disagree are called out. None when
+    no report says anything on its claim."""
+    draft = Draft("claims")
+    verdicts: list[str] = []
+    rows: list[str] = []
+    streamed = 0
+    for report in reports:
+        who = label(report.article)
+        sentences = _sentences(report)
+        reading = read_claim(report.claim, sentences, who, tools.llm, tools.similarity)
+        verdict = reading.verdict
+        index = report.sentences[reading.sentences[0]] if reading.sentences else None
+        if verdict == SUPPORTED and index is not None:
+            # A reading that says a sentence states a claim whose figures it lacks is wrong.
+            said = report.article.sentences[index].text
+            if numbers(report.claim) - numbers(said + " " + who):
+                verdict, index = NOT_FOUND, None
+        if verdict == SUPPORTED:
+            row = f"{who} bears this out: {report.claim} [{{n}}]."
+        elif verdict == CONTRADICTED:
+            row = f"{who} says otherwise on this: {report.claim} [{{n}}]."
+        else:
+            row = f"{who} does not say this: {report.claim}."
+            index = None
+        n = draft.claim(report.article, report.article.source, report.claim, verdict, index, "")
+        text = row.format(n=n) if n else row
+        draft.checks.append(_check(text, n, verdict))
+        verdicts.append(verdict)
+        rows.append(text)
+        if n is not None:  # rows wait for the first that cites: it may never come
+            yield " ".join(rows[streamed:]) + " "
+            streamed = len(rows)
+    if not streamed:
+        # No report says the claim or its opposite: there is nothing to cite for a "No"
+        # either, so the composed answer (or "the articles do not say") is given instead.
+        return None
+    draft.short = "Yes" if all(v == SUPPORTED for v in verdicts) else "No"
+    conflict = _conflict(reports, verdicts)
+    lead = f"{draft.short}."
+    if conflict:
+        lead += f" The reports disagree: {conflict}."
+    draft.lines = [lead, *rows]
+    return draft
+
+
+def _conflict(reports: Sequence[Report], verdicts: Sequence[str]) -> str:
+    """Reports read against the same claim with opposite verdicts, named."""
+    by_claim: dict[str, list[tuple[Report, str]]] = {}
+    for r, v in zip(reports, verdicts, strict=True):
+        by_claim.setdefault(r.claim, []).append((r, v))
+    for pairs in by_claim.values():
+        yes = [label(r.article) for r, v in pairs if v == SUPPORTED]
+        no = [label(r.article) for r, v in pairs if v == CONTRADICTED]
+        if yes and no:
+            return f"{yes[0]} says so and {no[0]} says otherwise"
+    return ""
+
+
+def _check(text: str, n: int | None, verdict: str) -> SentenceCheck:
+    ok = n is not None and verdict in (SUPPORTED, CONTRADICTED)
+    reason = "" if ok else "no sentence of this report says it"
+    return SentenceCheck(text, (n,) if n else (), ok, 1.0 if ok else 0.0, reason)
+
+
+def _agreement(
+    plan: QueryPlan, shape: QuestionShape, reports: Sequence[Report], tools: Tools
+) -> Reasoning:
+    """Whether two reports say the same on what the question asks, read side by side; the
+    answer follows from what the question asks (same, a change, or one of two words)."""
+    assert tools.llm is not None
+    a, b = reports[0], reports[-1]
+    topic = [plan.search_text]
+    ranked_a = [i for i, _ in tools.rank_sentences(a.article.id, topic)[:AGREEMENT_SENTENCES]]
+    ranked_b = [i for i, _ in tools.rank_sentences(b.article.id, topic)[:AGREEMENT_SENTENCES]]
+    # Each side: the sentences best for its own claim first, then for the question's topic.
+    side_a = list(dict.fromkeys([*a.sentences[:2], *ranked_a]))[:AGREEMENT_SENTENCES]
+    side_b = list(dict.fromkeys([*b.sentences[:2], *ranked_b]))[:AGREEMENT_SENTENCES]
+    texts_a = [a.article.sentences[i].text for i in side_a]
+    texts_b = [b.article.sentences[i].text for i in side_b]
+    reading = read_agreement(
+        plan.question, (label(a.article), texts_a), (label(b.article), texts_b), tools.llm
+    )
+    if reading.verdict == NOT_FOUND:
+        return None
+    same = reading.verdict == SAME
+    draft = Draft("agreement")
+    ia, ib = side_a[reading.sentences[0]], side_b[reading.sentences[1]]
+    na = draft.claim(a.article, a.article.source, a.claim, SUPPORTED, ia)
+    nb = draft.claim(b.article, b.article.source, b.claim, SUPPORTED, ib)
+    qa, qb = a.article.sentences[ia].text, b.article.sentences[ib].text
+    first = f"{label(a.article)}: “{_clip(qa)}” [{na}]"
+    second = f"{label(b.article)}: “{_clip(qb)}” [{nb}]"
+    yield first + " "
+    if shape.choices:
+        draft.short = shape.choices[0] if same else shape.choices[1]
+    else:
+        draft.short = "Yes" if same == shape.asks_same else "No"
+    how = "say the same on this" if same else "differ on this"
+    draft.lines = [f"{draft.short}. The reports {how}.", first + ".", second + "."]
+    draft.checks.append(_check(f"{first}.", na, SUPPORTED))
+    draft.checks.append(_check(f"{second}.", nb, SUPPORTED))
+    yield second
+    return draft
+
+
+def _order(reports: Sequence[Report], relation: str) -> Outcome:
+    """Before/after from the two reports' publication dates, each cited with its date."""
+    a, b = reports[0], reports[-1]
+    when_a, when_b = a.article.published_at, b.article.published_at
+    if when_a is None or when_b is None or a is b:
+        return None
+    draft = Draft("order")
+    na = draft.claim(a.article, a.article.source, a.claim, SUPPORTED, a.sentences[0])
+    nb = draft.claim(b.article, b.article.source, b.claim, SUPPORTED, b.sentences[0])
+    holds = when_a < when_b if relation == "before" else when_a > when_b
+    if when_a.date() == when_b.date():
+        holds = False
+    draft.short = "Yes" if holds else "No"
+    order = (
+        "the same day as"
+        if when_a.date() == when_b.date()
+        else ("before" if when_a < when_b else "after")
+    )
+    draft.lines = [
+        f"{draft.short}. {label(a.article)} [{na}] was published {order} {label(b.article)} [{nb}]."
+    ]
+    return draft
+
+
+def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
+    """The name the question's reports share, chosen by the model among the names code found
+    (code's first choice without a model), cited in each report that ties it to the claim."""
+    candidates = entity_candidates(plan.question, hits, plan.sources, tools.known_outlets)
+    if not candidates:
+        return None
+    found = find_reports(
+        plan, hits, tools.search_hop, tools.rank_sentences, tools.article_of, [plan.search_text]
+    )
+    reports = [r for r in found if r is not None]
+    if tools.llm is None:
+        name: str | None = candidates[0]
+    else:
+        shown = [s for r in reports for s in _sentences(r, ENTITY_SENTENCES)]
+        name = read_entity(plan.question, shown, candidates, tools.llm)
+    if name is None:
+        return None
+    draft = Draft("entity", short=name)
+    cited: list[str] = []
+    for report in reports:
+        texts = [report.claim, plan.search_text]
+        ranked = [i for i, _ in tools.rank_sentences(report.article.id, texts)]
+        naming = set(sentences_naming(report.article, name))
+        ties = [i for i in ranked[:ENTITY_TIE_DEPTH] if i in naming]
+        who = label(report.article)
+        if ties:
+            n = draft.claim(report.article, report.article.source, report.claim, SUPPORTED, ties[0])
+            text = f"{who} names {name} [{n}]."
+            draft.checks.append(_check(text, n, SUPPORTED))
+            cited.append(text)
+            yield text + " "
+        else:
+            draft.claim(report.article, report.article.source, report.claim, NOT_FOUND)
+    if not cited or 2 * len(cited) < len(reports):
+        # Fewer than half the named reports tie the name to what the question says of them:
+        # no shared answer is shown; a composed answer (or "the articles do not say") is.
+        return None
+    draft.lines = [f"{name}.", *[c.text for c in draft.checks]]
+    return draft
+
+
+def _lower_first(text: str) -> str:
+    """A claim inside a sentence: its first letter lowercased unless it starts a name."""
+    words = text.split()
+    if words and words[0].lower() in ("the", "a", "an", "this", "that", "it", "there"):
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _clip(text: str, limit: int = 220) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"

@@ -1,0 +1,295 @@
+"""Answers by question shape: the shape a question is read as, the claim each named report is
+checked against, and shaped answers end to end on a real store (scripted model readings)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.llm import Message
+from rag.pipeline import Pipeline
+from rag.question.shape import question_shape
+from rag.reason.reports import claim_text
+from rag.types import Answer
+from tests.fakes import install_scripted_llm
+from ui.render import answer_html
+
+DATA = Path(__file__).parent / "data" / "reason_reports.jsonl"
+CLAIMS_Q = (
+    "Does the Fortune article suggest that Sam Bankman-Fried persuaded a former Jane Street "
+    "colleague to join Alameda Research, while The Verge article indicates that FTX grew "
+    "faster than Bankman-Fried could manage?"
+)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("reason"), llm="extractive", model_cache_dir=model_cache
+    )
+    report = Pipeline(settings).ingest([DATA])
+    assert report.ok and len(report.added) == 3
+    return settings
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "asks_same", "choices"),
+    [
+        ("Which company did both Wired and CNBC report on?", "entity", True, ()),
+        (CLAIMS_Q, "claims", True, ()),
+        (
+            "Between the Fortune report on the trial and The Verge report on FTX, was there "
+            "consistency in the portrayal of Bankman-Fried?",
+            "agreement",
+            True,
+            (),
+        ),
+        (
+            "Between the Fortune report on the trial and The Verge report on FTX, was there no "
+            "change in the portrayal of Bankman-Fried?",
+            "agreement",
+            True,
+            (),
+        ),
+        (
+            "Between the Fortune report on the trial and The Verge report on FTX, was there a "
+            "change in the portrayal of Bankman-Fried?",
+            "agreement",
+            False,
+            (),
+        ),
+        (
+            "Is the stance of the Fortune report on the trial and The Verge report on FTX "
+            "consistent or inconsistent?",
+            "agreement",
+            True,
+            ("Consistent", "Inconsistent"),
+        ),
+        (
+            "Was the Fortune report on Yedidia published before The Verge report on FTX?",
+            "order",
+            True,
+            (),
+        ),
+        ("How many dock workers went on strike?", "open", True, ()),
+    ],
+)
+def test_question_shapes(
+    question: str, kind: str, asks_same: bool, choices: tuple[str, ...]
+) -> None:
+    from rag.question import plan_query
+
+    plan = plan_query(question, ["Fortune", "The Verge", "Wired", "CNBC"])
+    shape = question_shape(question, plan.wants_short_answer, 2)
+    assert (shape.kind, shape.asks_same, shape.choices) == (kind, asks_same, choices)
+    assert plan.shape == shape
+
+
+def test_claim_text_drops_the_frame_and_keeps_the_claim() -> None:
+    outlets = ["Fortune", "The Verge"]
+    assert (
+        claim_text("Does the 'Fortune' article suggest that FTX was built on lies", outlets)
+        == "FTX was built on lies"
+    )
+    assert (
+        claim_text("while The Verge article indicates that the exchange grew too fast?", outlets)
+        == "The exchange grew too fast"
+    )
+    # The claim's own "reported" is not a frame.
+    assert claim_text("Did the port report record profits", outlets).startswith("Record")
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def _number_of(prompt: str, needle: str) -> int:
+    for line in prompt.splitlines():
+        m = re.match(r"\[(\d+)\] (.*)$", line)
+        if m and needle in m.group(2):
+            return int(m.group(1))
+    return 0
+
+
+def _reader(verdicts: dict[str, tuple[str, str]]):  # type: ignore[no-untyped-def]
+    """A scripted reader: for the claim containing a key, the verdict and the sentence that
+    contains the paired needle."""
+
+    def reply(messages: Sequence[Message]) -> str:
+        prompt = messages[-1].content
+        if "Claim:" not in prompt:  # the composed answer's draft: nothing to add
+            return "INSUFFICIENT"
+        claim = prompt.split("Claim:", 1)[1].split("\n", 1)[0]
+        for key, (verdict, needle) in verdicts.items():
+            if key in claim:
+                return json.dumps({"verdict": verdict, "sentence": _number_of(prompt, needle)})
+        return json.dumps({"verdict": "not found", "sentence": 0})
+
+    return reply
+
+
+def _row(answer: Answer, outlet: str) -> dict[str, object]:
+    rows = [c.to_json() for c in answer.claims if c.source == outlet]
+    assert len(rows) == 1, answer.claims
+    return rows[0]
+
+
+def test_claims_yes_when_every_named_report_states_its_claim(store: Settings) -> None:
+    llm = install_scripted_llm(
+        _reader(
+            {
+                "persuaded": ("supported", "persuaded Adam Yedidia"),
+                "grew faster": ("supported", "grew faster than he could manage"),
+            }
+        )
+    )
+    answer = Pipeline(store.with_(llm="scripted")).ask(CLAIMS_Q)
+    assert answer.shape == "claims" and answer.short_answer == "Yes"
+    assert answer.answer.startswith("Yes.")
+    fortune, verge = _row(answer, "Fortune"), _row(answer, "The Verge")
+    assert fortune["verdict"] == verge["verdict"] == "supported"
+    by_n = {c.n: c for c in answer.citations}
+    assert "persuaded Adam Yedidia" in by_n[fortune["citation"]].text  # type: ignore[index]
+    assert "grew faster" in by_n[verge["citation"]].text  # type: ignore[index]
+    assert all(c.verified for c in answer.citations)
+    # Every reading was one constrained call: a JSON schema with the allowed verdicts.
+    assert len(llm.schemas) == 2
+    for schema in llm.schemas:
+        assert schema is not None
+        assert schema["properties"]["verdict"]["enum"] == [  # type: ignore[index]
+            "supported",
+            "contradicted",
+            "not found",
+        ]
+    # The API's JSON carries the per-report claims.
+    data = answer.to_json()
+    assert data["claims"][0]["report"]["outlet"] == "Fortune"
+    assert data["claims"][0]["report"]["published_at"].startswith("2023-10-04")
+
+
+def test_claims_no_names_the_report_that_does_not_say_it(store: Settings) -> None:
+    install_scripted_llm(_reader({"persuaded": ("supported", "persuaded Adam Yedidia")}))
+    answer = Pipeline(store.with_(llm="scripted")).ask(CLAIMS_Q)
+    assert answer.short_answer == "No" and not answer.abstained
+    verge = _row(answer, "The Verge")
+    assert verge["verdict"] == "not found" and verge["citation"] is None
+    assert "The Verge (28 October 2023) does not say this" in answer.answer
+    unsupported = [c for c in answer.verification if not c.supported]
+    assert len(unsupported) == 1 and "The Verge" in unsupported[0].text
+
+
+def test_a_reading_whose_figure_is_not_in_its_sentence_is_not_found(store: Settings) -> None:
+    question = CLAIMS_Q.replace("a former Jane Street colleague", "40 Jane Street colleagues")
+    install_scripted_llm(
+        _reader(
+            {
+                "persuaded": ("supported", "persuaded Adam Yedidia"),
+                "grew faster": ("supported", "grew faster than he could manage"),
+            }
+        )
+    )
+    answer = Pipeline(store.with_(llm="scripted")).ask(question)
+    assert answer.short_answer == "No"
+    assert _row(answer, "Fortune")["verdict"] == "not found"
+    assert _row(answer, "The Verge")["verdict"] == "supported"
+
+
+def test_no_shaped_answer_when_no_report_says_anything_on_its_claim(store: Settings) -> None:
+    llm = install_scripted_llm(_reader({}))  # every reading: not found
+    answer = Pipeline(store.with_(llm="scripted")).ask(CLAIMS_Q)
+    # Nothing to cite for a "No": the composed path answers (the scripted model has no
+    # draft to give, so the articles "do not say").
+    assert answer.shape == "composed" and not answer.claims
+    assert answer.abstained and len(llm.calls) == 3  # two readings, then the draft
+
+
+def test_two_reports_that_disagree_on_one_claim_are_called_out(store: Settings) -> None:
+    question = (
+        "Do both Fortune and The Verge report that Alameda Research borrowed customer money "
+        "from FTX?"
+    )
+
+    def reply(messages: Sequence[Message]) -> str:
+        prompt = messages[-1].content
+        if "Yedidia" in prompt:  # the Fortune report's sentences
+            n = _number_of(prompt, "customer money had been lent")
+            return json.dumps({"verdict": "supported", "sentence": n})
+        n = _number_of(prompt, "agreed line of credit")
+        return json.dumps({"verdict": "contradicted", "sentence": n})
+
+    install_scripted_llm(reply)
+    answer = Pipeline(store.with_(llm="scripted")).ask(question)
+    assert answer.short_answer == "No"
+    assert "The reports disagree" in answer.answer
+    assert {c.verdict for c in answer.claims} == {"supported", "contradicted"}
+
+
+def test_entity_answer_leads_with_the_name_and_cites_each_report(store: Settings) -> None:
+    question = (
+        "Which individual did Fortune report persuaded a former Jane Street colleague to join "
+        "Alameda Research, and The Verge report said FTX grew faster than he could manage?"
+    )
+    answer = Pipeline(store).ask(question)  # extractive: code's first candidate
+    assert answer.shape == "entity"
+    assert answer.short_answer == "Sam Bankman-Fried"
+    assert answer.answer.startswith("Sam Bankman-Fried.")
+    assert {c.source for c in answer.claims} == {"Fortune", "The Verge"}
+    assert all("Bankman-Fried" in c.sentence for c in answer.claims)
+
+
+def test_entity_choice_is_the_models_among_code_candidates(store: Settings) -> None:
+    question = "Which person did Fortune report testified that he trusted a former colleague?"
+    llm = install_scripted_llm([json.dumps({"answer": "Adam Yedidia"})])
+    answer = Pipeline(store.with_(llm="scripted")).ask(question)
+    assert answer.short_answer == "Adam Yedidia"
+    schema = llm.schemas[0]
+    assert schema is not None
+    enum = schema["properties"]["answer"]["enum"]  # type: ignore[index]
+    assert "Adam Yedidia" in enum and "Fortune" not in enum  # outlets are never the answer
+
+
+def test_order_comes_from_publication_dates(store: Settings) -> None:
+    before = "Was the Fortune report on Yedidia published before The Verge report on FTX?"
+    after = "Was the Fortune report on Yedidia published after The Verge report on FTX?"
+    yes, no = Pipeline(store).ask(before), Pipeline(store).ask(after)
+    assert (yes.shape, yes.short_answer, no.short_answer) == ("order", "Yes", "No")
+    assert "4 October 2023" in yes.answer and "28 October 2023" in yes.answer
+    assert {c.source for c in yes.citations} == {"Fortune", "The Verge"}
+
+
+def test_the_chat_shows_what_each_report_says_escaped(store: Settings) -> None:
+    install_scripted_llm(
+        _reader(
+            {
+                "persuaded": ("supported", "persuaded Adam Yedidia"),
+                "grew faster": ("contradicted", "grew faster than he could manage"),
+            }
+        )
+    )
+    answer = Pipeline(store.with_(llm="scripted")).ask(CLAIMS_Q + " <script>x</script>")
+    html = answer_html(answer)
+    assert "What each report says" in html
+    assert "says otherwise" in html and "says so" in html
+    assert html.count('class="cite') >= 2 and "<script>" not in html
+
+
+def test_streaming_yields_a_verdict_before_the_answer(store: Settings) -> None:
+    install_scripted_llm(
+        _reader(
+            {
+                "persuaded": ("supported", "persuaded Adam Yedidia"),
+                "grew faster": ("supported", "grew faster than he could manage"),
+            }
+        )
+    )
+    items = list(Pipeline(store.with_(llm="scripted")).stream(CLAIMS_Q))
+    texts = [i for i in items if isinstance(i, str)]
+    assert texts and texts[0].startswith("Fortune (4 October 2023) bears this out")
+    assert isinstance(items[-1], Answer)

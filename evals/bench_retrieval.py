@@ -10,8 +10,10 @@ type: Hits@4, Hits@10, MRR@10, MAP@10 and evidence recall@10 (share of gold fact
 passage (one article's best sentences for the question, within one chunk's budget), and in
 the same run the stored chunks themselves (DATELINE_RETRIEVAL_UNIT=chunk) for comparison;
 the largest unit seen is printed. For Dateline also "evidence shown": the share of gold facts
-that reach the few sentences the answer step shows the model (`Pipeline.context`); it is
-measured apart, untimed.
+that reach the few sentences the composed answer shows the model (`Pipeline.context`), and
+"evidence read": the same share for the sentences the answer step actually reads (each named
+report's best sentences, `Pipeline.reports`, for a question answered by shape; the composed
+answer's sentences for the others); both are measured apart, untimed.
 The naive baseline is llama-index's SentenceSplitter(256, 20) + the same MiniLM + vector top-10.
 """
 
@@ -42,6 +44,9 @@ from evals.metrics import (  # noqa: E402
 
 METRICS = ("hits@4", "hits@10", "mrr@10", "map@10", "evidence_recall@10")
 SHOWN = "evidence_shown"
+# The share of gold facts among the sentences the readings of a shaped answer see: each named
+# report's best sentences (questions answered by shape; the others count what they are shown).
+READ = "evidence_read"
 
 
 def score(
@@ -49,6 +54,7 @@ def score(
     queries: list[dict],
     shown: Callable[[str], list[str]] | None = None,
     units: list[str] | None = None,
+    read: Callable[[str], list[str]] | None = None,
 ) -> dict:
     per_type: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     latencies = []
@@ -68,6 +74,8 @@ def score(
         }
         if shown is not None:  # after the clock: picking sentences is the answer step's work
             row[SHOWN] = evidence_in_sentences(shown(q["query"]), facts)
+        if read is not None:
+            row[READ] = evidence_in_sentences(read(q["query"]), facts)
         for t in (q["question_type"].replace("_query", ""), "all"):
             for m, v in row.items():
                 per_type[t][m].append(v)
@@ -79,7 +87,12 @@ def score(
 
 def dateline_search(
     store: Path | None, corpus: Path, tmp: Path, unit: str = "passage"
-) -> tuple[Callable[[str], list[str]], Callable[[str], list[str]], Callable[[list[str]], int]]:
+) -> tuple[
+    Callable[[str], list[str]],
+    Callable[[str], list[str]],
+    Callable[[list[str]], int],
+    Callable[[str], list[str]],
+]:
     from rag import Pipeline, get_embedder, load_settings
 
     settings = load_settings(data_dir=store or tmp / "dateline", retrieval_unit=unit)
@@ -89,10 +102,19 @@ def dateline_search(
         pipe.ingest([corpus])
     pipe.retrieve("warm up the models and the BM25 index")
     embedder = get_embedder(settings)
+
+    def read(question: str) -> list[str]:
+        if pipe.plan(question).shape.kind == "open":
+            return [s.sentence.text for s in pipe.context(question)]
+        return [
+            r.article.sentences[i].text for r in pipe.reports(question) if r for i in r.sentences
+        ]
+
     return (
         lambda q: [h.chunk.text for h in pipe.retrieve(q, k=10)],
         lambda q: [s.sentence.text for s in pipe.context(q)],
         lambda texts: max(embedder.count_tokens(texts)),
+        read,
     )
 
 
@@ -111,7 +133,7 @@ def naive_search(corpus: Path, cache: Path) -> Callable[[str], list[str]]:
 
 def print_table(name: str, result: dict) -> None:
     print(f"\n### {name}")
-    metrics = [*METRICS, SHOWN] if SHOWN in result["metrics"]["all"] else list(METRICS)
+    metrics = [*METRICS, *(m for m in (SHOWN, READ) if m in result["metrics"]["all"])]
     print("| type | n | " + " | ".join(metrics) + " |")
     print("|---|---|" + "---|" * len(metrics))
     for t in ("all", "inference", "comparison", "temporal"):
@@ -140,14 +162,14 @@ def main() -> None:
     queries = [q for q in json.loads(args.queries.read_text()) if q["evidence_list"]][: args.limit]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        search, shown, largest = dateline_search(args.store, args.corpus, Path(tmp))
+        search, shown, largest, read = dateline_search(args.store, args.corpus, Path(tmp))
         units: list[str] = []
-        results["dateline"] = score(search, queries, shown, units)
+        results["dateline"] = score(search, queries, shown, units, read)
         results["dateline"]["largest_unit_wordpieces"] = largest(units)
         print_table("Dateline (hybrid, outlet/date-aware, passages)", results["dateline"])
         print(f"largest unit: {largest(units)} wordpieces with [CLS]/[SEP] (limit 256)")
         if not args.skip_chunks:
-            search, _shown, largest = dateline_search(
+            search, _shown, largest, _read = dateline_search(
                 args.store, args.corpus, Path(tmp), unit="chunk"
             )
             units = []

@@ -28,6 +28,7 @@ from rag.ingest import Progress
 from rag.llm import LLM, Message, get_llm
 from rag.pipeline import Pipeline
 from rag.question import Filters
+from rag.reason import Report
 from rag.store import ArticleInfo
 from rag.types import (
     Answer,
@@ -37,6 +38,7 @@ from rag.types import (
     FileError,
     Hit,
     IngestReport,
+    ReportClaim,
     Sentence,
     SentenceCheck,
 )
@@ -63,6 +65,8 @@ __all__ = [
     "ModelError",
     "Pipeline",
     "Progress",
+    "Report",
+    "ReportClaim",
     "Sentence",
     "SentenceCheck",
     "Settings",

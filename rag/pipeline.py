@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rag.ingest import Progress
     from rag.llm import LLM
     from rag.question import Filters, QueryPlan
+    from rag.reason import Report
     from rag.retrieve import Retriever
     from rag.store import ArticleInfo, NewsStore
     from rag.verify import Judge
@@ -156,6 +157,17 @@ class Pipeline:
             spread=self.settings.answer_unit == "passage",
         )
         return plan, hits, sources
+
+    def reports(
+        self, question: str, filters: Filters | None = None, *, as_of: datetime | None = None
+    ) -> list[Report | None]:
+        """Each report the question names, as found: its article and the sentences a reading
+        of it sees (None where no stored report matches)."""
+        from rag.embed.vectors import similarity
+        from rag.reason import named_reports
+
+        plan = self.plan(question, filters, as_of=as_of)
+        return named_reports(plan, self.retriever, self.store, partial(similarity, self.embedder))
 
     def context(
         self, question: str, filters: Filters | None = None, *, as_of: datetime | None = None

@@ -60,7 +60,11 @@ _NOT_NAMES = {
     "how", "there", "here", "so", "yet", "also", "mr", "ms", "mrs", "dr", "according", "by",
     "from", "to", "of", "not", "no", "yes", "some", "many", "one", "two", "its",
     "read", "more", "related", "image", "photo", "getty", "images", "ap", "reuters", "ceo",
-    "inc", "ltd", "co", "corp", "today", "monday's", "said", "says", "last", "next",
+    "inc", "ltd", "co", "corp", "today", "monday's", "said", "says", "last", "next", "though",
+    "although", "despite", "still", "even", "now", "then", "once", "because", "since",
+    "unlike", "instead", "meanwhile", "however", "other", "another", "every", "each", "both",
+    "either", "neither", "such", "only", "just", "during", "until", "without", "within",
+    "among", "across", "against", "enter", "where", "which", "whose",
 }  # fmt: skip
 
 
@@ -88,13 +92,29 @@ def names_in(text: str, common: AbstractSet[str] = frozenset()) -> list[str]:
         if run and re.search(r"[,;:()\"“”]", gap):
             close()
         lower = word.lower()
-        if (word[:1].isupper() and lower not in _NOT_NAMES and lower not in common) or (
-            run and lower in _CONNECTORS
-        ):
+        capital = word[:1].isupper() and lower not in _NOT_NAMES
+        prev = tokens[i - 1].group(0) if i else "."
+        nxt = tokens[i + 1].group(0) if i + 1 < len(tokens) else ""
+        starts = not run and (
+            not prev[:1].islower()
+            or prev.endswith((".", "!", "?"))
+            or re.search(r"[.!?…\n\"“”]", gap) is not None
+        )
+        # A sentence's first word that is a function word or reads like one ("Though",
+        # "Using", "Recently") is no name, whether or not the texts use it in lower case.
+        opener = starts and (lower in _STOP or lower.endswith(("ing", "ly")))
+        # A common word capitalised after a lower-case word starts a name ("the All Blacks");
+        # inside a name it is a surname ("Shai Hope") unless another capitalised word
+        # follows, when it is a title between names ("FTX Co-Founder Sam ..."); at a
+        # sentence's start it is no name.
+        after_lower = not starts and not run
+        surname = bool(run) and not nxt[:1].isupper()
+        named = capital and not opener and (lower not in common or after_lower or surname)
+        if named or (run and lower in _CONNECTORS):
             run.append(word)
         else:
             close()
-        if m.group(0).endswith(("'s", "’s", ".")):
+        if m.group(0).endswith(("'s", "’s", ".", "'", "’")):
             close()
     close()
     return [n for n in out if len(n) > 1]

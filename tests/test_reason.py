@@ -293,3 +293,16 @@ def test_streaming_yields_a_verdict_before_the_answer(store: Settings) -> None:
     texts = [i for i in items if isinstance(i, str)]
     assert texts and texts[0].startswith("Fortune (4 October 2023) bears this out")
     assert isinstance(items[-1], Answer)
+
+
+def test_every_answer_has_a_short_answer() -> None:
+    from rag.answer.short import short_answer
+
+    question = "Which company did TechCrunch report harmed news publishers?"
+    long_form = "The company the TechCrunch article accuses of harming publishers is Google [1]."
+    assert short_answer(long_form, "entity", question) == "Google"
+    assert short_answer("No [2]. It was lifted on January 19 [1].", "yesno") == "No"
+    # An open question's short answer is the answer's first sentence, markers removed.
+    assert short_answer("Dock workers get 4.5% [1]. More in 2025 [2].", None) == (
+        "Dock workers get 4.5%."
+    )

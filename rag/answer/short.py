@@ -9,15 +9,17 @@ from rag.answer.markers import strip_markers
 from rag.words import NAME_TOKEN, names_in
 
 
-def short_answer(text: str, wants: str | None, question: str = "") -> str | None:
-    """The short form of an answer's text for a question that wants "yesno" or "entity": for
-    an entity, the first sentence when it is short, else the first name in it that the
-    question does not use ("The company accused ... is Google." -> "Google")."""
+def short_answer(text: str, wants: str | None, question: str = "") -> str:
+    """The short form of an answer's text: Yes/No for a yes/no question whose answer opens
+    with one; for an entity, the first sentence when it is short, else the first name in it
+    that the question does not use ("The company accused ... is Google." -> "Google");
+    otherwise the first sentence."""
     plain = strip_markers(text)
     first = re.split(r"(?<=[.!?])\s+", plain, maxsplit=1)[0].strip()
     if wants == "yesno":
         m = re.match(r"^(yes|no)\b", first, re.I)
-        return m.group(1).capitalize() if m else None
+        if m:
+            return m.group(1).capitalize()
     if wants == "entity" and 0 < len(first.split()) <= 6:
         return first.rstrip(".")
     if wants == "entity":
@@ -25,4 +27,4 @@ def short_answer(text: str, wants: str | None, question: str = "") -> str | None
         for name in names_in(first):
             if not all(w in asked for w in name.lower().split()):
                 return name
-    return None
+    return first

@@ -169,7 +169,10 @@ _CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+)\b", re.I)
 # the Verge report?"): its publication dates answer it.
 _ORDER = re.compile(
     r"\b(?:published|reported|released|came out|posted|written|appeared)\s+"
-    r"(?P<rel>before|after|earlier than|later than|prior to)\b",
+    r"(?P<rel>before|after|earlier than|later than|prior to)\b"
+    # ... a report, not a date: "published after October 31" only dates one report.
+    r"(?!\s+(?:\d|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|last|this|next|yesterday|today))",
     re.I,
 )
 
@@ -193,6 +196,7 @@ class QuestionShape:
     """
 
     kind: str
+    topic: str = ""  # agreement: what the reports are compared on ("Google's ad practices")
     asks_same: bool = True  # agreement: "consistent?" (True) or "was there a change?" (False)
     choices: tuple[str, ...] = ()  # agreement asked as "consistent or inconsistent?"
     relation: str = ""  # order: "before" | "after"
@@ -221,14 +225,53 @@ def question_shape(question: str, wants: str | None, reports: int) -> QuestionSh
     same = list(_SAME.finditer(question))
     different = list(_DIFFERENT.finditer(question))
     if reports >= 2 and (same or different):
+        topic = _topic(question)
         if choice:
-            return QuestionShape("agreement", asks_same=True, choices=choice)
+            return QuestionShape("agreement", topic, asks_same=True, choices=choice)
         first = min([*same, *different], key=lambda m: m.start())
         asks_same = first in same
         if _DENIED.search(question[: first.start()]):
             asks_same = not asks_same
-        return QuestionShape("agreement", asks_same=asks_same)
+        return QuestionShape("agreement", topic, asks_same=asks_same)
     return QuestionShape("claims")
+
+
+# "consistency in the portrayal of X", "a change in the reporting regarding X", "agree on X".
+_TOPIC = re.compile(
+    r"\b(?:consisten\w*|inconsisten\w*|change[sd]?|shift(?:ed)?|differ\w*|agree\w*|disagree\w*|"
+    r"align\w*|same|similar\w*|unchanged)\s+(?:(?:in|on|with|regarding|about|of|between|to)\s+)?"
+    r"(?:(?:the|a|an|their|its)\s+)?(?:(?:portrayal|reporting|narrative|depiction|coverage|"
+    r"stance|view|views|perspective|information|explanation|assessment|description|"
+    r"characteri[sz]ation|framing|emphasis|tone|status|level|type|kind|approach)\s+)?"
+    r"(?:(?:of|on|regarding|about|concerning|towards|toward|in)\s+)?(?P<topic>[^,?;]{3,})",
+    re.I,
+)
+
+
+# "the portrayal of X" anywhere names the topic best ("Has the portrayal of X in reports by A
+# remained consistent with the depiction in B's coverage?").
+_ASPECT = re.compile(
+    r"\b(?:portrayal|reporting|narrative|depiction|coverage|stance|views?|perspective|"
+    r"explanation|assessment|description|characteri[sz]ation|framing|emphasis|tone|status)\s+"
+    r"(?:of|on|regarding|about|concerning|towards?)\s+(?P<topic>[^,?;]{3,})",
+    re.I,
+)
+# Where a topic's words give way to which reports it is in.
+_TOPIC_END = re.compile(
+    r"\s+(?:in|by|from|between|according|as|after|before|within|across|compared)\b.*$", re.I
+)
+
+
+def _topic(question: str) -> str:
+    """What two reports are compared on: "the portrayal of X", else the words after
+    "consistent"/"a change in"/"agree on"."""
+    for pattern in (_ASPECT, _TOPIC):
+        for m in pattern.finditer(question):
+            topic = _TOPIC_END.sub("", m.group("topic")).strip()
+            words = topic.lower().split()
+            if len(words) >= 2 and words[0] not in ("this", "that", "these", "those", "it"):
+                return topic
+    return ""
 
 
 def _choice(question: str) -> tuple[str, ...]:

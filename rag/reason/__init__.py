@@ -3,7 +3,16 @@
 
 from rag.reason.draft import Draft, label
 from rag.reason.reading import CONTRADICTED, NOT_FOUND, SUPPORTED, Reading
-from rag.reason.shapes import Missing, Outcome, Reasoning, Tools, answer_by_shape, reason
+from rag.reason.reports import Report
+from rag.reason.shapes import (
+    Missing,
+    Outcome,
+    Reasoning,
+    Tools,
+    answer_by_shape,
+    named_reports,
+    reason,
+)
 
 __all__ = [
     "CONTRADICTED",
@@ -14,8 +23,10 @@ __all__ = [
     "Outcome",
     "Reading",
     "Reasoning",
+    "Report",
     "Tools",
     "answer_by_shape",
     "label",
+    "named_reports",
     "reason",
 ]

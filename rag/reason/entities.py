@@ -57,8 +57,8 @@ def entity_candidates(
         weight = 1.0 / (1.0 + 0.25 * rank)
         for name in names_in(hit.chunk.text, common):
             key = name.lower()
-            if key in outlets or all(w in asked for w in key.split()):
-                continue
+            if any(o in key for o in outlets) or all(w in asked for w in key.split()):
+                continue  # an outlet ("Download the Guardian app") or the question's own name
             c = found[key]
             c.forms[name] += 1
             if hit.chunk.article_id not in c.articles:
@@ -78,7 +78,17 @@ def entity_candidates(
         return s
 
     ranked = sorted(merged, key=score, reverse=True)
+    if person:
+        # A question about a person is not answered by an organisation or an acronym: offer
+        # names that read like people's when there are some.
+        people = [k for k in ranked if _person_like(k)]
+        ranked = people or ranked
     return [max(merged[k].forms, key=merged[k].forms.__getitem__) for k in ranked][:MAX_CANDIDATES]
+
+
+def _person_like(key: str) -> bool:
+    words = key.split()
+    return 2 <= len(words) <= 4 and not set(words) & _ORG_WORDS and "." not in key
 
 
 def _merge_short_forms(found: dict[str, _Candidate]) -> dict[str, _Candidate]:

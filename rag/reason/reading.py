@@ -99,6 +99,7 @@ def _related(claim: str, sentence: str, similarity: Similarity) -> bool:
 
 def read_agreement(
     question: str,
+    topic: str,
     a: tuple[str, Sequence[str]],
     b: tuple[str, Sequence[str]],
     llm: LLM,
@@ -123,6 +124,7 @@ def read_agreement(
         report_b=b[0],
         sentences_b=numbered(b[1]),
         question=question,
+        topic=topic or question,
     )
     reply = _ask(llm, prompt, schema)
     if reply is None or reply.get("verdict") not in (SAME, DIFFERENT):

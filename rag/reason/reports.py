@@ -73,7 +73,16 @@ def claim_text(hop: str, outlets: Sequence[str]) -> str:
     reported by Y"."""
     text = " ".join(hop.split()).strip(" ,;?.")
     for name in sorted(outlets, key=len, reverse=True):
-        text = re.sub(rf"['\"‘’“”]?{re.escape(name)}['\"‘’“”]?", "OUTLET", text, flags=re.I)
+        quoted = rf"['\"‘’“”]?{re.escape(name)}(?:['\"‘’“”](?!s\b))?"
+        text = re.sub(quoted, "OUTLET", text, flags=re.I)
+    # "OUTLET's assertion that X": the claim is X.
+    text = re.sub(
+        r"^.*?\bOUTLET(?:'s|’s)\s+(?:\w+\s+)?(?:assertion|claim|allegation|report|suggestion|"
+        r"view|argument|statement|depiction|portrayal)\s+(?:that\s+|of\s+)?",
+        "",
+        text,
+        flags=re.I,
+    )
     for m in _REPORTING.finditer(text):
         head = text[: m.start()]
         # The verb ends a frame ("the OUTLET article suggest") only when the frame holds no

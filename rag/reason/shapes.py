@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 ENTITY_SENTENCES = 2
 # Sentences per report the agreement reading sees.
 AGREEMENT_SENTENCES = 3
+# Code's first candidates checked against the model's choice: one tied to the question by
+# more named reports wins.
+OVERRULE_CANDIDATES = 3
 # How far down a report's ranking a sentence naming the answer still ties it to the claim.
 ENTITY_TIE_DEPTH = 8
 
@@ -79,13 +82,34 @@ def answer_by_shape(
     passage, found by retrieval), or None when its shape calls for a composed answer."""
     if plan.shape.kind == "open":
         return None
+    tools = _tools(retriever, store, llm, similarity)
+    passages = retriever.search(plan, unit="passage")
+    return (yield from reason(plan, plan.shape, passages, tools))
+
+
+def named_reports(
+    plan: QueryPlan, retriever: Retriever, store: NewsStore, similarity: Similarity
+) -> list[Report | None]:
+    """The report found for each report the question names (None where none matches), with
+    the sentences a reading of it sees."""
+    tools = _tools(retriever, store, None, similarity)
+    passages = retriever.search(plan, unit="passage")
+    also = [plan.search_text] if plan.shape.kind == "entity" else []
+    return find_reports(
+        plan, passages, tools.search_hop, tools.rank_sentences, tools.article_of, also
+    )
+
+
+def _tools(
+    retriever: Retriever, store: NewsStore, llm: LLM | None, similarity: Similarity
+) -> Tools:
     known = store.cached_sources()
 
     def search_hop(hop: SubQuery) -> list[Hit]:
         sub = plan_query(hop.text, known, filters=Filters(sources=hop.sources))
         return retriever.search(sub, k=CANDIDATES_PER_REPORT, unit="passage")
 
-    tools = Tools(
+    return Tools(
         llm=llm,
         similarity=similarity,
         rank_sentences=retriever.rank_sentences,
@@ -93,8 +117,6 @@ def answer_by_shape(
         article_of=store.cached_article,
         known_outlets=known,
     )
-    passages = retriever.search(plan, unit="passage")
-    return (yield from reason(plan, plan.shape, passages, tools))
 
 
 def reason(plan: QueryPlan, shape: QuestionShape, hits: Sequence[Hit], tools: Tools) -> Reasoning:
@@ -206,16 +228,20 @@ def _agreement(
     answer follows from what the question asks (same, a change, or one of two words)."""
     assert tools.llm is not None
     a, b = reports[0], reports[-1]
-    topic = [plan.search_text]
+    topic = [shape.topic] if shape.topic else [plan.search_text]
     ranked_a = [i for i, _ in tools.rank_sentences(a.article.id, topic)[:AGREEMENT_SENTENCES]]
     ranked_b = [i for i, _ in tools.rank_sentences(b.article.id, topic)[:AGREEMENT_SENTENCES]]
-    # Each side: the sentences best for its own claim first, then for the question's topic.
-    side_a = list(dict.fromkeys([*a.sentences[:2], *ranked_a]))[:AGREEMENT_SENTENCES]
-    side_b = list(dict.fromkeys([*b.sentences[:2], *ranked_b]))[:AGREEMENT_SENTENCES]
+    # Each side: the sentences best for the topic compared first, then for its own claim.
+    side_a = list(dict.fromkeys([*ranked_a[:2], *a.sentences]))[:AGREEMENT_SENTENCES]
+    side_b = list(dict.fromkeys([*ranked_b[:2], *b.sentences]))[:AGREEMENT_SENTENCES]
     texts_a = [a.article.sentences[i].text for i in side_a]
     texts_b = [b.article.sentences[i].text for i in side_b]
     reading = read_agreement(
-        plan.question, (label(a.article), texts_a), (label(b.article), texts_b), tools.llm
+        plan.question,
+        shape.topic,
+        (label(a.article), texts_a),
+        (label(b.article), texts_b),
+        tools.llm,
     )
     if reading.verdict == NOT_FOUND:
         return None
@@ -266,14 +292,32 @@ def _order(reports: Sequence[Report], relation: str) -> Outcome:
 
 def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
     """The name the question's reports share, chosen by the model among the names code found
-    (code's first choice without a model), cited in each report that ties it to the claim."""
+    (code's first choice without a model), cited in each report that ties it to the claim.
+    Code overrules the model when it ranked another name higher that every named report ties
+    to the question while the model's choice misses one."""
     candidates = entity_candidates(plan.question, hits, plan.sources, tools.known_outlets)
     if not candidates:
         return None
-    found = find_reports(
-        plan, hits, tools.search_hop, tools.rank_sentences, tools.article_of, [plan.search_text]
-    )
+    also = [plan.search_text]
+    found = find_reports(plan, hits, tools.search_hop, tools.rank_sentences, tools.article_of, also)
     reports = [r for r in found if r is not None]
+    ranked = {
+        r.article.id: [
+            i for i, _ in tools.rank_sentences(r.article.id, [r.claim, plan.search_text])
+        ]
+        for r in reports
+    }
+
+    def ties(name: str) -> list[tuple[Report, int]]:
+        """Each report's best sentence, among its best for its claim, that names `name`."""
+        out = []
+        for r in reports:
+            naming = set(sentences_naming(r.article, name))
+            best = [i for i in ranked[r.article.id][:ENTITY_TIE_DEPTH] if i in naming]
+            if best:
+                out.append((r, best[0]))
+        return out
+
     if tools.llm is None:
         name: str | None = candidates[0]
     else:
@@ -281,26 +325,28 @@ def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
         name = read_entity(plan.question, shown, candidates, tools.llm)
     if name is None:
         return None
-    draft = Draft("entity", short=name)
-    cited: list[str] = []
-    for report in reports:
-        texts = [report.claim, plan.search_text]
-        ranked = [i for i, _ in tools.rank_sentences(report.article.id, texts)]
-        naming = set(sentences_naming(report.article, name))
-        ties = [i for i in ranked[:ENTITY_TIE_DEPTH] if i in naming]
-        who = label(report.article)
-        if ties:
-            n = draft.claim(report.article, report.article.source, report.claim, SUPPORTED, ties[0])
-            text = f"{who} names {name} [{n}]."
-            draft.checks.append(_check(text, n, SUPPORTED))
-            cited.append(text)
-            yield text + " "
-        else:
-            draft.claim(report.article, report.article.source, report.claim, NOT_FOUND)
-    if not cited or 2 * len(cited) < len(reports):
+    tied = ties(name)
+    if len(tied) < len(reports) and name in candidates:
+        # Code ranked another name higher that every named report ties to the question.
+        for other in candidates[: min(OVERRULE_CANDIDATES, candidates.index(name))]:
+            other_tied = ties(other)
+            if len(other_tied) == len(reports):
+                name, tied = other, other_tied
+                break
+    if not tied or 2 * len(tied) < len(reports):
         # Fewer than half the named reports tie the name to what the question says of them:
         # no shared answer is shown; a composed answer (or "the articles do not say") is.
         return None
+    draft = Draft("entity", short=name)
+    tied_ids = {r.article.id for r, _ in tied}
+    for report, index in tied:
+        n = draft.claim(report.article, report.article.source, report.claim, SUPPORTED, index)
+        text = f"{label(report.article)} names {name} [{n}]."
+        draft.checks.append(_check(text, n, SUPPORTED))
+        yield text + " "
+    for report in reports:
+        if report.article.id not in tied_ids:
+            draft.claim(report.article, report.article.source, report.claim, NOT_FOUND)
     draft.lines = [f"{name}.", *[c.text for c in draft.checks]]
     return draft
 

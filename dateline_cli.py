@@ -231,6 +231,14 @@ def ask(
     for v in final.verification:
         if not v.supported:
             typer.secho(f"  unverified: {v.text} ({v.reason})", fg=typer.colors.YELLOW)
+    if final.claims:
+        typer.echo("What each report says:")
+        words = {"supported": "says so", "contradicted": "says otherwise"}
+        for rc in final.claims:
+            day = rc.published_at.date().isoformat() if rc.published_at else "undated"
+            cite = f" [{rc.citation}]" if rc.citation else ""
+            verdict = words.get(rc.verdict, "does not say")
+            typer.echo(f"  {rc.source}, {day}: {verdict}{cite}: {rc.claim}")
 
 
 @app.command()

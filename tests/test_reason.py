@@ -306,3 +306,50 @@ def test_every_answer_has_a_short_answer() -> None:
     assert short_answer("Dock workers get 4.5% [1]. More in 2025 [2].", None) == (
         "Dock workers get 4.5%."
     )
+
+
+def test_the_command_line_prints_what_each_report_says(
+    store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from dateline_cli import app
+
+    monkeypatch.setenv("DATELINE_DATA_DIR", str(store.data_dir))
+    monkeypatch.setenv("DATELINE_MODEL_CACHE_DIR", str(store.model_cache_dir))
+    question = "Was the Fortune report on Yedidia published before The Verge report on FTX?"
+    text = CliRunner().invoke(app, ["ask", question, "--llm", "extractive"])
+    assert text.exit_code == 0, text.output
+    assert text.output.startswith("Yes.")
+    assert "What each report says:" in text.output
+    assert "Fortune, 2023-10-04: says so [1]" in text.output
+    data = CliRunner().invoke(app, ["ask", question, "--llm", "extractive", "--json"])
+    claims = json.loads(data.output)["claims"]
+    assert [c["report"]["outlet"] for c in claims] == ["Fortune", "The Verge"]
+
+
+def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(store: Settings) -> None:
+    question = (
+        "Between the Fortune report on Yedidia's testimony and The Verge report on FTX's "
+        "growth, was there consistency in the portrayal of how Yedidia came to join Alameda "
+        "Research?"
+    )
+
+    def reply(messages: Sequence[Message]) -> str:
+        prompt = messages[-1].content
+        assert "Compared on: how Yedidia came to join Alameda Research" in prompt
+        side_a, side_b = prompt.split("Report B", 1)
+        a = _number_of(side_a, "persuaded Adam Yedidia")
+        b = _number_of(side_b, "Friday")  # "... told jurors on Friday that FTX grew ..."
+        return json.dumps({"verdict": "same", "a": a, "b": b})
+
+    install_scripted_llm(reply)
+    answer = Pipeline(store.with_(llm="scripted")).ask(question)
+    assert (answer.shape, answer.short_answer) == ("agreement", "Yes")
+    assert "The reports say the same on this" in answer.answer
+    fortune, verge = _row(answer, "Fortune"), _row(answer, "The Verge")
+    by_n = {c.n: c for c in answer.citations}
+    assert by_n[fortune["citation"]].verified  # type: ignore[index]
+    # The Verge's quoted sentence is about FTX's growth, not how Yedidia joined: unverified.
+    assert verge["verdict"] == "not found"
+    assert not by_n[verge["citation"]].verified  # type: ignore[index]

@@ -83,7 +83,7 @@ def read_claim(
     at = _pick(reply.get("sentence"), len(sentences))
     if at is None:  # a verdict that names no sentence cites nothing: not checkable
         return Reading(NOT_FOUND)
-    if not _related(claim, sentences[at], similarity):
+    if not related(claim, sentences[at], similarity):
         # A small model calls a sentence about something else "supported" (or "contradicted")
         # too often: one that shares neither meaning nor words with the claim says nothing
         # of it.
@@ -91,7 +91,8 @@ def read_claim(
     return Reading(str(reply["verdict"]), (at,))
 
 
-def _related(claim: str, sentence: str, similarity: Similarity) -> bool:
+def related(claim: str, sentence: str, similarity: Similarity) -> bool:
+    """Whether a sentence shares words or meaning enough with a claim to be about it."""
     words = content_words(claim)
     share = len(words & content_words(sentence)) / max(1, len(words))
     return share >= MIN_SHARED_WORDS or similarity(claim, [sentence])[0] >= MIN_RELATED

@@ -21,6 +21,7 @@ from rag.reason.reading import (
     read_agreement,
     read_claim,
     read_entity,
+    related,
 )
 from rag.reason.reports import (
     CANDIDATES_PER_REPORT,
@@ -248,9 +249,14 @@ def _agreement(
     same = reading.verdict == SAME
     draft = Draft("agreement")
     ia, ib = side_a[reading.sentences[0]], side_b[reading.sentences[1]]
-    na = draft.claim(a.article, a.article.source, a.claim, SUPPORTED, ia)
-    nb = draft.claim(b.article, b.article.source, b.claim, SUPPORTED, ib)
     qa, qb = a.article.sentences[ia].text, b.article.sentences[ib].text
+    # A quoted sentence is marked verified only when it is about what the reports are
+    # compared on: the model may pick sentences that speak of something else.
+    about = shape.topic or plan.search_text
+    va = SUPPORTED if related(about, qa, tools.similarity) else NOT_FOUND
+    vb = SUPPORTED if related(about, qb, tools.similarity) else NOT_FOUND
+    na = draft.claim(a.article, a.article.source, a.claim, va, ia)
+    nb = draft.claim(b.article, b.article.source, b.claim, vb, ib)
     first = f"{label(a.article)}: “{_clip(qa)}” [{na}]"
     second = f"{label(b.article)}: “{_clip(qb)}” [{nb}]"
     yield first + " "
@@ -260,8 +266,8 @@ def _agreement(
         draft.short = "Yes" if same == shape.asks_same else "No"
     how = "say the same on this" if same else "differ on this"
     draft.lines = [f"{draft.short}. The reports {how}.", first + ".", second + "."]
-    draft.checks.append(_check(f"{first}.", na, SUPPORTED))
-    draft.checks.append(_check(f"{second}.", nb, SUPPORTED))
+    draft.checks.append(_check(f"{first}.", na, va))
+    draft.checks.append(_check(f"{second}.", nb, vb))
     yield second
     return draft
 
@@ -340,9 +346,13 @@ def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
     draft = Draft("entity", short=name)
     tied_ids = {r.article.id for r, _ in tied}
     for report, index in tied:
-        n = draft.claim(report.article, report.article.source, report.claim, SUPPORTED, index)
+        # The sentence names the answer; it is marked as saying the report's claim only when
+        # it is about that claim too (else the table shows "does not say", the name cited).
+        said = report.article.sentences[index].text
+        verdict = SUPPORTED if related(report.claim, said, tools.similarity) else NOT_FOUND
+        n = draft.claim(report.article, report.article.source, report.claim, verdict, index)
         text = f"{label(report.article)} names {name} [{n}]."
-        draft.checks.append(_check(text, n, SUPPORTED))
+        draft.checks.append(_check(text, n, verdict))
         yield text + " "
     for report in reports:
         if report.article.id not in tied_ids:

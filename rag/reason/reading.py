@@ -22,6 +22,9 @@ SAME, DIFFERENT = "same", "different"
 # (a paraphrase that states a claim keeps some of its words or most of its meaning).
 MIN_RELATED = 0.4
 MIN_SHARED_WORDS = 0.3
+# ... and the bar for a "contradicted" verdict or a quote shown as evidence of agreement.
+STRICT_RELATED = 0.55
+STRICT_SHARED_WORDS = 0.5
 # A JSON verdict is a few tokens; the cap only stops a model that will not close the object.
 READ_TOKENS = 40
 
@@ -83,7 +86,8 @@ def read_claim(
     at = _pick(reply.get("sentence"), len(sentences))
     if at is None:  # a verdict that names no sentence cites nothing: not checkable
         return Reading(NOT_FOUND)
-    if not related(claim, sentences[at], similarity):
+    strict = reply["verdict"] == CONTRADICTED  # the reader's least reliable verdict
+    if not related(claim, sentences[at], similarity, strict=strict):
         # A small model calls a sentence about something else "supported" (or "contradicted")
         # too often: one that shares neither meaning nor words with the claim says nothing
         # of it.
@@ -91,10 +95,14 @@ def read_claim(
     return Reading(str(reply["verdict"]), (at,))
 
 
-def related(claim: str, sentence: str, similarity: Similarity) -> bool:
-    """Whether a sentence shares words or meaning enough with a claim to be about it."""
+def related(claim: str, sentence: str, similarity: Similarity, *, strict: bool = False) -> bool:
+    """Whether a sentence shares words or meaning enough with a claim to be about it; `strict`
+    asks for what a contradiction or a quote offered as evidence needs: most of the words or
+    a close meaning."""
     words = content_words(claim)
     share = len(words & content_words(sentence)) / max(1, len(words))
+    if strict:
+        return share >= STRICT_SHARED_WORDS or similarity(claim, [sentence])[0] >= STRICT_RELATED
     return share >= MIN_SHARED_WORDS or similarity(claim, [sentence])[0] >= MIN_RELATED
 
 

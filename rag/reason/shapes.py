@@ -253,8 +253,8 @@ def _agreement(
     # A quoted sentence is marked verified only when it is about what the reports are
     # compared on: the model may pick sentences that speak of something else.
     about = shape.topic or plan.search_text
-    va = SUPPORTED if related(about, qa, tools.similarity) else NOT_FOUND
-    vb = SUPPORTED if related(about, qb, tools.similarity) else NOT_FOUND
+    va = SUPPORTED if related(about, qa, tools.similarity, strict=True) else NOT_FOUND
+    vb = SUPPORTED if related(about, qb, tools.similarity, strict=True) else NOT_FOUND
     na = draft.claim(a.article, a.article.source, a.claim, va, ia)
     nb = draft.claim(b.article, b.article.source, b.claim, vb, ib)
     first = f"{label(a.article)}: “{_clip(qa)}” [{na}]"

@@ -186,8 +186,8 @@ class Pipeline:
         """Text deltas as the answer is written, then the final, verified Answer."""
         from rag.answer import draft, rewrite
         from rag.embed.vectors import similarity
-        from rag.reason import Draft, Missing, answer_by_shape
-        from rag.verify import abstain, finish
+        from rag.reason import answer_by_shape, shaped_answer
+        from rag.verify import finish
 
         question = " ".join(question.split())
         if not question:
@@ -200,26 +200,20 @@ class Pipeline:
         t1 = time.perf_counter()
         timings["retrieve"] = t1 - t0 - timings["rewrite"]
         cosines = partial(similarity, self.embedder)
-        outcome = None
+        shaped = None
         if not plan.absent_sources:
-            outcome = yield from answer_by_shape(
+            shaped = yield from answer_by_shape(
                 plan, self.retriever, self.store, self.llm(), cosines
             )
-        if isinstance(outcome, Draft):
-            t2 = time.perf_counter()
-            timings["generate"] = t2 - t1
-            answer = outcome.answer(question, standalone, hits, timings)
-        elif isinstance(outcome, Missing):
-            t2 = time.perf_counter()
-            timings["generate"] = t2 - t1
-            answer = abstain(question, standalone, hits, timings, missing=outcome.what)
-        else:
+        if shaped is None:
             max_tokens = self.settings.llm_max_tokens
             raw = yield from draft(plan, sources, self.llm(), cosines, max_tokens=max_tokens)
-            t2 = time.perf_counter()
-            timings["generate"] = t2 - t1
-            judge = self._judge()
-            mode = self.settings.verify_mode
+        t2 = time.perf_counter()
+        timings["generate"] = t2 - t1
+        if shaped is not None:
+            answer = shaped_answer(shaped, question, standalone, hits, timings)
+        else:
+            mode, judge = self.settings.verify_mode, self._judge()
             answer = finish(
                 question, standalone, plan, hits, sources, raw, timings, cosines, judge, mode
             )

@@ -12,6 +12,7 @@ from rag.reason.shapes import (
     answer_by_shape,
     named_reports,
     reason,
+    shaped_answer,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "label",
     "named_reports",
     "reason",
+    "shaped_answer",
 ]

@@ -31,8 +31,9 @@ from rag.reason.reports import (
     SearchHop,
     find_reports,
 )
-from rag.types import Hit, SentenceCheck
+from rag.types import Answer, Hit, SentenceCheck
 from rag.verify.claims import numbers
+from rag.verify.finish import abstain
 
 if TYPE_CHECKING:
     from rag.retrieve import Retriever
@@ -118,6 +119,19 @@ def _tools(
         article_of=store.cached_article,
         known_outlets=known,
     )
+
+
+def shaped_answer(
+    outcome: Draft | Missing,
+    question: str,
+    standalone: str | None,
+    hits: Sequence[Hit],
+    timings: dict[str, float],
+) -> Answer:
+    """The final Answer of a shaped answer, or "the articles do not say" naming what is missing."""
+    if isinstance(outcome, Missing):
+        return abstain(question, standalone, hits, timings, missing=outcome.what)
+    return outcome.answer(question, standalone, hits, timings)
 
 
 def reason(plan: QueryPlan, shape: QuestionShape, hits: Sequence[Hit], tools: Tools) -> Reasoning:

@@ -142,13 +142,17 @@ class Pipeline:
         self, question: str, filters: Filters | None = None, *, as_of: datetime | None = None
     ) -> tuple[QueryPlan, list[Hit], list[SourceSentence]]:
         """The plan, the units the answer step draws on and the numbered source sentences."""
+        plan = self.plan(question, filters, as_of=as_of)
+        hits = self.retriever.search(plan, unit=self.settings.answer_unit)
+        return plan, hits, self._sources(plan, hits)
+
+    def _sources(self, plan: QueryPlan, hits: list[Hit]) -> list[SourceSentence]:
+        """The numbered sentences a composed answer shows the model."""
         from rag.answer import select_sentences
         from rag.embed.vectors import similarity
 
-        plan = self.plan(question, filters, as_of=as_of)
-        hits = self.retriever.search(plan, unit=self.settings.answer_unit)
         yesno = plan.wants_short_answer == "yesno"
-        sources = select_sentences(
+        return select_sentences(
             plan.question,
             hits,
             self.store.cached_article,
@@ -156,7 +160,6 @@ class Pipeline:
             limit=self.settings.answer_sentences_yesno if yesno else self.settings.answer_sentences,
             spread=self.settings.answer_unit == "passage",
         )
-        return plan, hits, sources
 
     def reports(
         self, question: str, filters: Filters | None = None, *, as_of: datetime | None = None
@@ -196,7 +199,9 @@ class Pipeline:
         t0 = time.perf_counter()
         standalone = rewrite(question, history, self.llm())
         timings["rewrite"] = time.perf_counter() - t0
-        plan, hits, sources = self.evidence(standalone or question, filters, as_of=as_of)
+        # The sentences a composed answer shows the model are picked only when one is needed.
+        plan = self.plan(standalone or question, filters, as_of=as_of)
+        hits = self.retriever.search(plan, unit=self.settings.answer_unit)
         t1 = time.perf_counter()
         timings["retrieve"] = t1 - t0 - timings["rewrite"]
         cosines = partial(similarity, self.embedder)
@@ -206,6 +211,7 @@ class Pipeline:
                 plan, self.retriever, self.store, self.llm(), cosines
             )
         if shaped is None:
+            sources = self._sources(plan, hits)
             max_tokens = self.settings.llm_max_tokens
             raw = yield from draft(plan, sources, self.llm(), cosines, max_tokens=max_tokens)
         t2 = time.perf_counter()

@@ -29,6 +29,11 @@ _STOP = STOPWORDS | frozenset(
 )
 
 
+def word_share(words: AbstractSet[str], text: str) -> float:
+    """The share of `words` (content words, as content_words gives) that `text` holds."""
+    return len(words & content_words(text)) / max(1, len(words))
+
+
 def content_words(text: str) -> set[str]:
     """Lowercased content words, with a crude suffix strip so 'deaths' meets 'death'."""
     out = set()
@@ -118,6 +123,17 @@ def names_in(text: str, common: AbstractSet[str] = frozenset()) -> list[str]:
             close()
     close()
     return [n for n in out if len(n) > 1]
+
+
+def question_names(question: str) -> set[str]:
+    """The lowercased words of a question, for `is_asked`."""
+    return {w.lower() for w in NAME_TOKEN.findall(question)}
+
+
+def is_asked(name: str, asked: AbstractSet[str]) -> bool:
+    """Whether the question (its `question_names`) already uses every word of a name: such
+    a name is what it asks about, not its answer."""
+    return all(w in asked for w in name.lower().split())
 
 
 def lower_words(texts: Sequence[str]) -> set[str]:

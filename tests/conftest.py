@@ -23,6 +23,21 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
+def ingested(
+    tmp_path_factory: pytest.TempPathFactory, model_cache: Path, paths: list[Path], articles: int
+) -> Settings:
+    """Settings on a new store (extractive answerer) holding `paths`, which must add exactly
+    `articles` articles without an error."""
+    from rag.pipeline import Pipeline
+
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("store"), llm="extractive", model_cache_dir=model_cache
+    )
+    report = Pipeline(settings).ingest(paths)
+    assert report.ok and len(report.added) == articles
+    return settings
+
+
 @pytest.fixture
 def settings(tmp_path: Path, model_cache: Path) -> Settings:
     """A fresh embedded Chroma store in a temp dir; the extractive answerer."""

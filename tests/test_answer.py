@@ -14,7 +14,7 @@ from rag.llm import Message
 from rag.pipeline import Pipeline
 from rag.question.shape import expected_type
 from rag.types import Answer
-from tests.conftest import SEED
+from tests.conftest import SEED, ingested
 from tests.fakes import install_scripted_llm
 
 SEED_Q = (
@@ -34,12 +34,7 @@ def _ask_scripted(seeded: Settings, reply: Any, question: str = SEED_Q) -> Answe
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("store"), llm="extractive", model_cache_dir=model_cache
-    )
-    report = Pipeline(settings).ingest([SEED])
-    assert report.ok and len(report.added) == 1
-    return settings
+    return ingested(tmp_path_factory, model_cache, [SEED], articles=1)
 
 
 def _number_of(messages: Sequence[Message], needle: str) -> int:

@@ -16,6 +16,7 @@ from rag.pipeline import Pipeline
 from rag.question.shape import question_shape
 from rag.reason.reports import claim_text
 from rag.types import Answer
+from tests.conftest import ingested
 from tests.fakes import install_scripted_llm
 from ui.render import answer_html
 
@@ -29,12 +30,7 @@ CLAIMS_Q = (
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("reason"), llm="extractive", model_cache_dir=model_cache
-    )
-    report = Pipeline(settings).ingest([DATA])
-    assert report.ok and len(report.added) == 3
-    return settings
+    return ingested(tmp_path_factory, model_cache, [DATA], articles=3)
 
 
 # ----------------------------------------------------------------------------- shapes

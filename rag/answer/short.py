@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.markers import strip_markers
-from rag.words import NAME_TOKEN, names_in
+from rag.words import is_asked, names_in, question_names
 
 
 def short_answer(text: str, wants: str | None, question: str = "") -> str:
@@ -23,8 +23,8 @@ def short_answer(text: str, wants: str | None, question: str = "") -> str:
     if wants == "entity" and 0 < len(first.split()) <= 6:
         return first.rstrip(".")
     if wants == "entity":
-        asked = {w.lower() for w in NAME_TOKEN.findall(question)}
+        asked = question_names(question)
         for name in names_in(first):
-            if not all(w in asked for w in name.lower().split()):
+            if not is_asked(name, asked):
                 return name
     return first

@@ -34,41 +34,36 @@ class Draft:
         return len(self._cited)
 
     def claim(
-        self,
-        article: Article | None,
-        outlet: str,
-        claim: str,
-        verdict: str,
-        index: int | None = None,
-        check: str = "",
+        self, article: Article, claim: str, verdict: str, index: int | None = None
     ) -> int | None:
-        """Record what one report says on a claim; returns the citation number, if any."""
+        """Record what one report says on a claim; returns the citation number of the
+        deciding sentence (verified unless the verdict is "not found"), if one was given."""
         n = None
         sentence = ""
-        if article is not None and index is not None:
+        if index is not None:
             n = self.cite(article, index, verified=verdict != "not found")
             sentence = article.sentences[index].text
         self.claims.append(
             ReportClaim(
-                article_id=article.id if article else "",
-                source=article.source if article else outlet,
-                title=article.title if article else "",
-                published_at=article.published_at if article else None,
+                article_id=article.id,
+                source=article.source,
+                title=article.title,
+                published_at=article.published_at,
                 claim=claim,
                 verdict=verdict,
                 citation=n,
                 sentence=sentence,
             )
         )
-        if check:
-            supported = verdict != "not found" and n is not None
-            reason = "" if supported else "no sentence of this report says it"
-            self.checks.append(
-                SentenceCheck(
-                    check, (n,) if n else (), supported, 1.0 if supported else 0.0, reason
-                )
-            )
         return n
+
+    def check(self, text: str, n: int | None, verdict: str) -> str:
+        """Record an answer sentence citing [n]: supported when the report says the claim or
+        its opposite there. Returns the text."""
+        ok = n is not None and verdict in ("supported", "contradicted")
+        reason = "" if ok else "no sentence of this report says it"
+        self.checks.append(SentenceCheck(text, (n,) if n else (), ok, 1.0 if ok else 0.0, reason))
+        return text
 
     def answer(
         self,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.types import Article, Hit
-from rag.words import NAME_TOKEN, lower_words, names_in
+from rag.words import is_asked, lower_words, names_in, question_names
 
 # Names offered to the reading job: the answer is among the first few nearly always, and
 # every extra candidate costs prompt tokens.
@@ -49,7 +49,7 @@ def entity_candidates(
     company did The Verge and Fortune both report ..." is a name both reports share. Names
     the question itself uses are not its answer; outlets are not either.
     """
-    asked = {w.lower() for w in NAME_TOKEN.findall(question)}
+    asked = question_names(question)
     outlets = {o.lower() for o in known_outlets}
     found: dict[str, _Candidate] = defaultdict(_Candidate)
     common = lower_words([h.chunk.text for h in hits])
@@ -57,7 +57,7 @@ def entity_candidates(
         weight = 1.0 / (1.0 + 0.25 * rank)
         for name in names_in(hit.chunk.text, common):
             key = name.lower()
-            if any(o in key for o in outlets) or all(w in asked for w in key.split()):
+            if any(o in key for o in outlets) or is_asked(key, asked):
                 continue  # an outlet ("Download the Guardian app") or the question's own name
             c = found[key]
             c.forms[name] += 1

@@ -11,8 +11,8 @@ from typing import Any
 
 from prompts import render
 from rag.llm import LLM, Message
-from rag.verify.claims import check_claim
-from rag.words import content_words
+from rag.verify.claims import check_claim, numbers
+from rag.words import content_words, word_share
 
 Similarity = Callable[[str, Sequence[str]], list[float]]
 
@@ -86,13 +86,17 @@ def read_claim(
     at = _pick(reply.get("sentence"), len(sentences))
     if at is None:  # a verdict that names no sentence cites nothing: not checkable
         return Reading(NOT_FOUND)
-    strict = reply["verdict"] == CONTRADICTED  # the reader's least reliable verdict
+    verdict = str(reply["verdict"])
+    if verdict == SUPPORTED and numbers(claim) - numbers(sentences[at] + " " + context):
+        # A reading that says a sentence states a claim whose figures it lacks is wrong.
+        return Reading(NOT_FOUND)
+    strict = verdict == CONTRADICTED  # the reader's least reliable verdict
     if not related(claim, sentences[at], similarity, strict=strict):
         # A small model calls a sentence about something else "supported" (or "contradicted")
         # too often: one that shares neither meaning nor words with the claim says nothing
         # of it.
         return Reading(NOT_FOUND)
-    return Reading(str(reply["verdict"]), (at,))
+    return Reading(verdict, (at,))
 
 
 def related(claim: str, sentence: str, similarity: Similarity, *, strict: bool = False) -> bool:
@@ -100,7 +104,7 @@ def related(claim: str, sentence: str, similarity: Similarity, *, strict: bool =
     asks for what a contradiction or a quote offered as evidence needs: most of the words or
     a close meaning."""
     words = content_words(claim)
-    share = len(words & content_words(sentence)) / max(1, len(words))
+    share = word_share(words, sentence)
     if strict:
         return share >= STRICT_SHARED_WORDS or similarity(claim, [sentence])[0] >= STRICT_RELATED
     return share >= MIN_SHARED_WORDS or similarity(claim, [sentence])[0] >= MIN_RELATED

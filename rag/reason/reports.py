@@ -29,8 +29,13 @@ class Report:
 
     article: Article
     claim: str
-    sentences: tuple[int, ...]  # indices, best first (at most READ_SENTENCES)
+    ranked: tuple[int, ...]  # every sentence's index, best for the claim first
     score: float  # the best sentence's cosine to the claim
+
+    @property
+    def sentences(self) -> tuple[int, ...]:
+        """The sentences a reading sees: the READ_SENTENCES best."""
+        return self.ranked[:READ_SENTENCES]
 
 
 # "Does the Fortune article suggest that ...": the words before the claim.
@@ -130,7 +135,7 @@ def find_reports(
             article = article_of(h.chunk.article_id)
             if article is None:
                 continue
-            ranked = rank_sentences(article.id, [claim, *also])[:READ_SENTENCES]
+            ranked = rank_sentences(article.id, [claim, *also])
             if not ranked:
                 continue
             # Retrieval's order decides near-ties: it saw the whole question.

@@ -31,8 +31,7 @@ from rag.reason.reports import (
     SearchHop,
     find_reports,
 )
-from rag.types import Answer, Hit, SentenceCheck
-from rag.verify.claims import numbers
+from rag.types import Answer, Hit
 from rag.verify.finish import abstain
 
 if TYPE_CHECKING:
@@ -184,11 +183,6 @@ def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
         reading = read_claim(report.claim, sentences, who, tools.llm, tools.similarity)
         verdict = reading.verdict
         index = report.sentences[reading.sentences[0]] if reading.sentences else None
-        if verdict == SUPPORTED and index is not None:
-            # A reading that says a sentence states a claim whose figures it lacks is wrong.
-            said = report.article.sentences[index].text
-            if numbers(report.claim) - numbers(said + " " + who):
-                verdict, index = NOT_FOUND, None
         if verdict == SUPPORTED:
             row = f"{who} bears this out: {report.claim} [{{n}}]."
         elif verdict == CONTRADICTED:
@@ -196,9 +190,9 @@ def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
         else:
             row = f"{who} does not say this: {report.claim}."
             index = None
-        n = draft.claim(report.article, report.article.source, report.claim, verdict, index, "")
+        n = draft.claim(report.article, report.claim, verdict, index)
         text = row.format(n=n) if n else row
-        draft.checks.append(_check(text, n, verdict))
+        draft.check(text, n, verdict)
         verdicts.append(verdict)
         rows.append(text)
         if n is not None:  # rows wait for the first that cites: it may never come
@@ -228,12 +222,6 @@ def _conflict(reports: Sequence[Report], verdicts: Sequence[str]) -> str:
         if yes and no:
             return f"{yes[0]} says so and {no[0]} says otherwise"
     return ""
-
-
-def _check(text: str, n: int | None, verdict: str) -> SentenceCheck:
-    ok = n is not None and verdict in (SUPPORTED, CONTRADICTED)
-    reason = "" if ok else "no sentence of this report says it"
-    return SentenceCheck(text, (n,) if n else (), ok, 1.0 if ok else 0.0, reason)
 
 
 def _agreement(
@@ -269,8 +257,8 @@ def _agreement(
     about = shape.topic or plan.search_text
     va = SUPPORTED if related(about, qa, tools.similarity, strict=True) else NOT_FOUND
     vb = SUPPORTED if related(about, qb, tools.similarity, strict=True) else NOT_FOUND
-    na = draft.claim(a.article, a.article.source, a.claim, va, ia)
-    nb = draft.claim(b.article, b.article.source, b.claim, vb, ib)
+    na = draft.claim(a.article, a.claim, va, ia)
+    nb = draft.claim(b.article, b.claim, vb, ib)
     first = f"{label(a.article)}: “{_clip(qa)}” [{na}]"
     second = f"{label(b.article)}: “{_clip(qb)}” [{nb}]"
     yield first + " "
@@ -280,8 +268,8 @@ def _agreement(
         draft.short = "Yes" if same == shape.asks_same else "No"
     how = "say the same on this" if same else "differ on this"
     draft.lines = [f"{draft.short}. The reports {how}.", first + ".", second + "."]
-    draft.checks.append(_check(f"{first}.", na, va))
-    draft.checks.append(_check(f"{second}.", nb, vb))
+    draft.check(f"{first}.", na, va)
+    draft.check(f"{second}.", nb, vb)
     yield second
     return draft
 
@@ -293,8 +281,8 @@ def _order(reports: Sequence[Report], relation: str) -> Outcome:
     if when_a is None or when_b is None or a is b:
         return None
     draft = Draft("order")
-    na = draft.claim(a.article, a.article.source, a.claim, SUPPORTED, a.sentences[0])
-    nb = draft.claim(b.article, b.article.source, b.claim, SUPPORTED, b.sentences[0])
+    na = draft.claim(a.article, a.claim, SUPPORTED, a.sentences[0])
+    nb = draft.claim(b.article, b.claim, SUPPORTED, b.sentences[0])
     holds = when_a < when_b if relation == "before" else when_a > when_b
     if when_a.date() == when_b.date():
         holds = False
@@ -321,19 +309,13 @@ def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
     also = [plan.search_text]
     found = find_reports(plan, hits, tools.search_hop, tools.rank_sentences, tools.article_of, also)
     reports = [r for r in found if r is not None]
-    ranked = {
-        r.article.id: [
-            i for i, _ in tools.rank_sentences(r.article.id, [r.claim, plan.search_text])
-        ]
-        for r in reports
-    }
 
     def ties(name: str) -> list[tuple[Report, int]]:
         """Each report's best sentence, among its best for its claim, that names `name`."""
         out = []
         for r in reports:
             naming = set(sentences_naming(r.article, name))
-            best = [i for i in ranked[r.article.id][:ENTITY_TIE_DEPTH] if i in naming]
+            best = [i for i in r.ranked[:ENTITY_TIE_DEPTH] if i in naming]
             if best:
                 out.append((r, best[0]))
         return out
@@ -364,23 +346,15 @@ def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
         # it is about that claim too (else the table shows "does not say", the name cited).
         said = report.article.sentences[index].text
         verdict = SUPPORTED if related(report.claim, said, tools.similarity) else NOT_FOUND
-        n = draft.claim(report.article, report.article.source, report.claim, verdict, index)
+        n = draft.claim(report.article, report.claim, verdict, index)
         text = f"{label(report.article)} names {name} [{n}]."
-        draft.checks.append(_check(text, n, verdict))
+        draft.check(text, n, verdict)
         yield text + " "
     for report in reports:
         if report.article.id not in tied_ids:
-            draft.claim(report.article, report.article.source, report.claim, NOT_FOUND)
+            draft.claim(report.article, report.claim, NOT_FOUND)
     draft.lines = [f"{name}.", *[c.text for c in draft.checks]]
     return draft
-
-
-def _lower_first(text: str) -> str:
-    """A claim inside a sentence: its first letter lowercased unless it starts a name."""
-    words = text.split()
-    if words and words[0].lower() in ("the", "a", "an", "this", "that", "it", "there"):
-        return text[:1].lower() + text[1:]
-    return text
 
 
 def _clip(text: str, limit: int = 220) -> str:

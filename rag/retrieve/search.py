@@ -30,7 +30,7 @@ from rag.retrieve.index import LexicalIndex, build_index
 from rag.retrieve.passages import best_passages
 from rag.retrieve.rerank import get_reranker
 from rag.types import Hit
-from rag.words import content_words
+from rag.words import content_words, word_share
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
@@ -127,22 +127,19 @@ class Retriever:
             return []
         lex = self._lexical()
         queries = self.embedder.embed_documents(list(texts))
+        article = lex.articles.get(article_id) or self.store.cached_article(article_id)
+        if article is None or not article.sentences:
+            return []
         rows = lex.vectors.get(article_id)
         if rows is None:
-            article = self.store.cached_article(article_id)
-            if article is None or not article.sentences:
-                return []
             rows = self.embedder.embed_documents([s.text for s in article.sentences])
         scores = np.max(rows @ queries.T, axis=1)
-        article = self.store.cached_article(article_id)
-        if article is not None and len(article.sentences) == len(scores):
+        if len(article.sentences) == len(scores):
             # Cosines alone rank a sentence on the topic above the one that says the thing;
             # the share of the text's content words a sentence holds lifts the latter.
             wanted = [content_words(t) for t in texts]
             for i, sentence in enumerate(article.sentences):
-                words = content_words(sentence.text)
-                share = max(len(w & words) / max(1, len(w)) for w in wanted)
-                scores[i] += RANK_WORD_WEIGHT * share
+                scores[i] += RANK_WORD_WEIGHT * max(word_share(w, sentence.text) for w in wanted)
         return sorted(((i, float(x)) for i, x in enumerate(scores)), key=lambda p: -p[1])
 
     def _anchor_ranges(self, plan: QueryPlan) -> list[tuple[DateRange, str]]:

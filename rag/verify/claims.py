@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from rag.words import content_words
+from rag.words import content_words, word_share
 
 Similarity = Callable[[str, Sequence[str]], list[float]]
 
@@ -86,7 +86,7 @@ def check_claim(
     sims = similarity(claim, [*evidence, joined] if len(evidence) > 1 else list(evidence))
     best = max(sims) if sims else 0.0
     words = content_words(claim)
-    recall = len(words & content_words(joined + " " + context)) / max(1, len(words))
+    recall = word_share(words, joined + " " + context)
     if best >= MIN_SIMILARITY or recall >= MIN_WORD_RECALL:
         return True, max(best, recall), ""
     return False, max(best, recall), "the cited sentence(s) do not say this"

@@ -12,6 +12,7 @@ from typing import Any
 from prompts import render
 from rag.llm import LLM, Message
 from rag.verify.claims import check_claim, numbers
+from rag.verify.instructions import addresses_model
 from rag.words import content_words, word_share
 
 Similarity = Callable[[str, Sequence[str]], list[float]]
@@ -42,8 +43,11 @@ def numbered(sentences: Sequence[str], start: int = 1) -> str:
 
 
 def _ask(llm: LLM, prompt: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-    """The model's JSON reply, or None when it is not the JSON asked for."""
-    reply = llm.complete([Message("user", prompt)], max_tokens=READ_TOKENS, schema=schema)
+    """The model's JSON reply, or None when it is not the JSON asked for. Every reading starts
+    with the same system message and its job's instructions before the sentences, so the
+    model's prompt cache reuses that prefix from one reading to the next."""
+    messages = [Message("system", render("read_system")), Message("user", prompt)]
+    reply = llm.complete(messages, max_tokens=READ_TOKENS, schema=schema)
     try:
         value = json.loads(reply.strip())
     except ValueError:
@@ -103,6 +107,8 @@ def related(claim: str, sentence: str, similarity: Similarity, *, strict: bool =
     """Whether a sentence shares words or meaning enough with a claim to be about it; `strict`
     asks for what a contradiction or a quote offered as evidence needs: most of the words or
     a close meaning."""
+    if addresses_model(sentence):  # an instruction in an article is quoted text, no report
+        return False
     words = content_words(claim)
     share = word_share(words, sentence)
     if strict:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from rag.verify.instructions import addresses_model
 from rag.words import content_words, word_share
 
 Similarity = Callable[[str, Sequence[str]], list[float]]
@@ -61,6 +62,8 @@ def check_claim(
     `published` (the cited articles' dates) may be named in full by the claim."""
     if not evidence:
         return False, 0.0, "cites no source sentence"
+    if any(addresses_model(sentence) for sentence in evidence):
+        return False, 0.0, "the cited sentence is an instruction to a model, not a report"
     joined = " ".join(evidence)
     # "The Age reported on November 7, 2023, ..." names the cited article's date: its day is
     # not a figure the sentence must contain. The day never vouches for other numbers.

@@ -311,6 +311,7 @@ def eval_questions(
 ) -> None:
     """Evaluate answers, citations and retrieval on a question set and write a report."""
     from rich.console import Console
+    from rich.markup import escape
 
     from evals.config import default_out_dir, make_config
     from evals.console import print_summary, run_with_progress
@@ -343,7 +344,7 @@ def eval_questions(
         except DatelineError as exc:
             _fail(str(exc))
         for err in report.failed:
-            console.print(f"[yellow]not ingested: {err}[/yellow]")
+            console.print(f"[yellow]not ingested: {escape(str(err))}[/yellow]")
         console.print(f"corpus: {_ingest_line(report, pipe.store.location)}")
     if done:
         console.print(f"resuming {out_dir}: {len(done)} questions already answered")

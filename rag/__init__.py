@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from rag.answer import HistoryItem, strip_markers
@@ -17,6 +18,7 @@ from rag.clock import aware
 from rag.config import Settings, apply_offline_env, load_settings
 from rag.embed import get_embedder, resolve_model_path
 from rag.errors import (
+    BusyError,
     ConfigError,
     DatelineError,
     InputError,
@@ -44,11 +46,17 @@ from rag.types import (
 )
 from rag.verify import Judge, LLMJudge
 
+try:
+    __version__ = version("dateline")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "LLM",
     "Answer",
     "Article",
     "ArticleInfo",
+    "BusyError",
     "Chunk",
     "Citation",
     "ConfigError",
@@ -72,6 +80,7 @@ __all__ = [
     "Settings",
     "StoreError",
     "UnknownBackendError",
+    "__version__",
     "apply_offline_env",
     "ask",
     "aware",

@@ -80,6 +80,10 @@ class Settings:
     auth: str | None = None  # "user:password" for basic auth
     max_upload_mb: float = 20.0
     concurrency: int = 1  # answers generated at once in the web app
+    # Answers that need the generative model take turns in arrival order; beyond this many
+    # waiting, or this long a wait, a request is told the service is busy (HTTP 503).
+    max_waiting: int = 32
+    queue_timeout: float = 300.0
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -146,11 +150,17 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])
     settings = Settings(**values)
-    for name in ("answer_sentences", "answer_sentences_yesno", "top_k"):
+    for name in ("answer_sentences", "answer_sentences_yesno", "top_k", "max_waiting"):
         if getattr(settings, name) < 1:
             raise ConfigError(
                 f"{_ENV_PREFIX}{name.upper()}={getattr(settings, name)} must be at least 1"
             )
-    if settings.auth is not None and ":" not in settings.auth:
-        raise ConfigError("DATELINE_AUTH must look like user:password")
+    if settings.auth is not None:
+        user, _sep, password = settings.auth.partition(":")
+        if not _sep or not user.strip() or not password:
+            # An empty user or password would let anyone in with `curl -u :`.
+            raise ConfigError(
+                "DATELINE_AUTH must look like user:password, with a user name and a password "
+                "that are not empty"
+            )
     return settings

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from rag.config import Settings, apply_offline_env, load_settings
 from rag.errors import InputError
+from rag.llm import EXTRACTIVE
+from rag.llm.turns import Turns
 from rag.types import Answer, Article, Hit, IngestReport
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ class Pipeline:
         self._store: NewsStore | None = None
         self._retriever: Retriever | None = None
         self._llm: LLM | None = None
+        self._turns = Turns(self.settings.max_waiting, self.settings.queue_timeout)
 
     # ----- services, made on first use -------------------------------------------------------
 
@@ -66,7 +69,7 @@ class Pipeline:
 
     def llm(self) -> LLM | None:
         """The generative model the settings name (None for the extractive answerer)."""
-        from rag.llm import EXTRACTIVE, get_llm
+        from rag.llm import get_llm
 
         if self.settings.llm == EXTRACTIVE:
             return None
@@ -80,6 +83,10 @@ class Pipeline:
         from rag.llm import is_loaded
 
         return is_loaded(self.settings)
+
+    def waiting(self) -> int:
+        """Answers waiting for their turn at the generative model."""
+        return self._turns.waiting
 
     def _judge(self) -> Judge | None:
         from rag.verify import LLMJudge
@@ -186,15 +193,30 @@ class Pipeline:
         *,
         as_of: datetime | None = None,
     ) -> Iterator[str | Answer]:
-        """Text deltas as the answer is written, then the final, verified Answer."""
+        """Text deltas as the answer is written, then the final, verified Answer. Answers that
+        need the generative model take turns in arrival order (BusyError when the line is
+        full or the wait too long)."""
+        question = " ".join(question.split())
+        if not question:
+            raise InputError("question", "the question is empty")
+        if self.settings.llm == EXTRACTIVE:
+            yield from self._stream(question, history, filters, as_of)
+            return
+        with self._turns.turn():
+            yield from self._stream(question, history, filters, as_of)
+
+    def _stream(
+        self,
+        question: str,
+        history: Sequence[HistoryItem] | None,
+        filters: Filters | None,
+        as_of: datetime | None,
+    ) -> Iterator[str | Answer]:
         from rag.answer import draft, rewrite
         from rag.embed.vectors import similarity
         from rag.reason import answer_by_shape, shaped_answer
         from rag.verify import finish
 
-        question = " ".join(question.split())
-        if not question:
-            raise InputError("question", "the question is empty")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         standalone = rewrite(question, history, self.llm())

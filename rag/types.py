@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rag.errors import one_line
+
 
 @dataclass(frozen=True)
 class RawArticle:
@@ -241,7 +243,7 @@ class FileError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.origin}: {self.reason}"
+        return f"{one_line(self.origin)}: {one_line(self.reason)}"
 
 
 @dataclass

@@ -133,6 +133,41 @@ def test_ingest_reports_bad_files_and_stores_the_good_one(client: httpx.Client) 
     assert again["unchanged"] == 1 and again["added"] == 0
 
 
+def test_as_of_out_of_range_is_a_400_naming_it(client: httpx.Client) -> None:
+    r = client.post(
+        "/api/ask",
+        json={"question": "What happened last week in Kazakhstan?", "as_of": "0001-01-01T00:00:00"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"].startswith("as_of: 0001-01-01 is outside the years")
+
+
+def test_an_upload_where_every_file_fails_is_not_a_success(
+    client: httpx.Client, pipeline: Pipeline
+) -> None:
+    files = [
+        ("files", ("empty.txt", b"", "text/plain")),
+        ("files", ("tool.exe", b"MZ\x90\x00", "application/octet-stream")),
+        ("files", ("deep.json", b"[" * 100_000 + b"]" * 100_000, "application/json")),
+    ]
+    r = client.post("/api/ingest", files=files)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["failed"] == 3 and body["added"] == 0 and "no file" in body["error"]
+    origins = sorted(e["origin"] for e in body["errors"])
+    assert origins == ["deep.json", "empty.txt", "tool.exe"]
+    # Errors name the files as uploaded, never where the server keeps them.
+    assert str(pipeline.settings.data_dir) not in r.text and "uploads" not in r.text
+
+
+def test_api_docs_page_lists_routes_and_loads_nothing_from_outside(client: httpx.Client) -> None:
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "/api/ask" in page.text
+    assert "http" not in page.text.replace("/api/openapi.json", "")
+    schema = client.get("/api/openapi.json").json()
+    assert "/api/ask" in schema["paths"] and "/api/docs" not in schema["paths"]
+
+
 def test_delete_article(client: httpx.Client, pipeline: Pipeline) -> None:
     path = DATA / "ui_xss_article.json"
     report = client.post("/api/ingest", files=[("files", (path.name, path.read_bytes()))]).json()
@@ -189,6 +224,10 @@ def test_basic_auth_is_enforced_when_set(pipeline: Pipeline) -> None:
             assert c.get("/api/articles", auth=AUTH).status_code == 200
             # The chat itself asks for a login (Gradio's form) before its config is given out.
             assert c.get("/config").status_code == 401
+            # So do the API's schema and its docs page.
+            for path in ("/api/docs", "/api/openapi.json"):
+                assert c.get(path).status_code == 401, path
+                assert c.get(path, auth=AUTH).status_code == 200, path
     finally:
         running.stop()
 

@@ -17,6 +17,7 @@ from rag.pipeline import Pipeline
 from rag.store import NewsStore
 from rag.types import Sentence
 from tests.conftest import ROOT, SEED
+from vectorstore.chroma import ChromaStore
 
 BODY = (
     "The city council approved the new budget on Tuesday. "
@@ -263,14 +264,19 @@ def test_kill_mid_ingest_then_rerun_leaves_no_partial_article(
     assert _child_ingest(settings, src, crash=False) == 0
     src.write_text(json.dumps([_record(body=BODY + " A new paragraph arrived.")]), encoding="utf-8")
     assert _child_ingest(settings, src, crash=True) == 9
-    # The old version is still whole; the new version's chunks are orphans until repair.
+    # Seen raw, the killed write left the new version's chunks and sentence vectors behind.
+    raw = ChromaStore(path=settings.data_dir / "chroma")
+    left_chunks = raw.collection(f"{settings.collection}_chunks").count()
+    assert raw.collection(f"{settings.collection}_sentences").count() == 2
+    del raw
+    # Opening the store removes them: the old version is whole and nothing else is there.
     store = NewsStore(settings)
     (old,) = store.list_articles()
     assert "new paragraph" not in (store.get_article(old.id) or old).text  # type: ignore[union-attr]
-    assert store.chunks.count() > old.n_chunks
-    assert store.sentences.count() == 2  # the committed version's and the orphan's
-    assert store.repair() > 0
+    assert left_chunks > old.n_chunks == store.chunks.count()
+    assert store.sentences.count() == 1
     assert _consistent(store) == old.n_chunks
+    assert store.recover() == 0  # nothing pending any more
     report = Pipeline(settings).ingest([src])
     assert len(report.updated) == 1
     (new,) = store.list_articles()

@@ -9,17 +9,20 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from html import escape
 from pathlib import Path, PurePath
 from typing import IO, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag import (
     Answer,
+    BusyError,
     ConfigError,
     DatelineError,
     FileError,
@@ -28,12 +31,14 @@ from rag import (
     InputError,
     Pipeline,
     Settings,
+    __version__,
 )
 
 # What the upload forms accept (the readers know a few more spellings; these are the common ones).
 UPLOAD_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".html", ".htm", ".xml", ".rss", ".atom")
 # Module level: FastAPI resolves the string annotations of routes against module globals.
 _BASIC = HTTPBasic(auto_error=False, realm="Dateline")
+_NONE_READ = "no file of the upload could be ingested (or a field is invalid); `errors` says why"
 
 
 # ----- what the chat and the API share --------------------------------------------------------
@@ -140,6 +145,7 @@ def ingest_uploads(
     folder = settings.data_dir / "uploads"
     rejected: list[FileError] = []
     saved: list[Path] = []
+    names: dict[str, str] = {}
     for up in uploads:
         problem = upload_problem(up.name, up.size, settings)
         if problem:
@@ -157,12 +163,23 @@ def ingest_uploads(
             elif up.stream is not None:
                 with target.open("wb") as out:
                     shutil.copyfileobj(up.stream, out)
-        except OSError as exc:
-            rejected.append(FileError(up.name, f"could not be saved on the server ({exc})"))
+        except OSError as exc:  # the message names the server's path: say only what failed
+            reason = exc.strerror or type(exc).__name__
+            rejected.append(FileError(up.name, f"could not be saved on the server ({reason})"))
             continue
         saved.append(target)
+        names[str(target)] = up.name
     report = pipeline.ingest(saved, progress=progress) if saved else IngestReport()
+    # Errors name the file as the user called it, never where the server keeps it.
+    report.failed = [_as_uploaded(e, names) for e in report.failed]
     return report, rejected
+
+
+def _as_uploaded(error: FileError, names: dict[str, str]) -> FileError:
+    for path, name in names.items():
+        if error.origin == path or error.origin.startswith(path + "#"):
+            return FileError(name + error.origin[len(path) :], error.reason.replace(path, name))
+    return error
 
 
 # ----- the REST API ---------------------------------------------------------------------------
@@ -186,10 +203,36 @@ class TurnIn(BaseModel):
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=2000)
+    question: str = Field(min_length=1, max_length=2000, pattern=r"\S")
     history: list[TurnIn] = Field(default_factory=list, description="earlier turns, oldest first")
     filters: FiltersIn | None = None
-    as_of: datetime | None = Field(None, description="resolve 'last week' against this date")
+    as_of: datetime | None = Field(
+        None,
+        description="resolve 'last week' against this date (years 1800-2199)",
+        # The years news dates are read against (rag.question.plan_query checks them too).
+        json_schema_extra={"pattern": r"^(18|19|20|21)\d\d-"},
+    )
+
+
+class ErrorOut(BaseModel):
+    """Every error the API answers: one line for people; `detail` holds more where there is."""
+
+    error: str
+    detail: Any = None
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorOut,
+        "description": "the request says something impossible (the error says what)",
+    },
+    401: {"model": ErrorOut, "description": "DATELINE_AUTH is set: HTTP basic auth is needed"},
+    422: {"model": ErrorOut, "description": "a field is missing or invalid (the error names it)"},
+    503: {"model": ErrorOut, "description": "the store or the model cannot be used now"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "no article with this id"}
+}
 
 
 def _field_message(errors: Sequence[Any]) -> str:
@@ -202,7 +245,8 @@ def _field_message(errors: Sequence[Any]) -> str:
 
 def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
     """A FastAPI app with the /api routes (basic auth on all of them when settings.auth)."""
-    app = FastAPI(title="Dateline API", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    # The schema and the docs page are routes of their own below, behind the same auth.
+    app = FastAPI(title="Dateline API", version=__version__, docs_url=None, openapi_url=None)
     pair = auth_pair(settings)
 
     def require_auth(
@@ -234,14 +278,24 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
             },
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code,
+            content={"error": str(exc.detail), "detail": exc.detail},
+            headers=getattr(exc, "headers", None),
+        )
+
     @app.exception_handler(DatelineError)
     async def _dateline_error(_request: Request, exc: DatelineError) -> JSONResponse:
         code = 400 if isinstance(exc, InputError) else 503
-        return JSONResponse(status_code=code, content={"error": str(exc)})
+        # A busy model frees up within a minute or so: tell clients when to come back.
+        headers = {"Retry-After": "30"} if isinstance(exc, BusyError) else None
+        return JSONResponse(status_code=code, content={"error": str(exc)}, headers=headers)
 
     # Plain `def` routes: FastAPI runs them in a worker thread, so answering never blocks
     # the event loop that also serves the chat.
-    @app.post("/api/ask", dependencies=guarded)
+    @app.post("/api/ask", dependencies=guarded, responses=_ERRORS)
     def api_ask(body: AskIn) -> dict[str, Any]:
         f = body.filters or FiltersIn(since=None, until=None)
         filters = make_filters(f.since, f.until, f.sources)
@@ -249,7 +303,11 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
         answer: Answer = pipeline.ask(body.question, history, filters, as_of=body.as_of)
         return answer.to_json()
 
-    @app.post("/api/ingest", dependencies=guarded)
+    @app.post(
+        "/api/ingest",
+        dependencies=guarded,
+        responses={**_ERRORS, 422: {"model": ErrorOut, "description": _NONE_READ}},
+    )
     def api_ingest(files: Annotated[list[UploadFile], File(description="news files")]) -> Any:
         uploads = [Upload(name=f.filename or "upload", size=_size(f), stream=f.file) for f in files]
         report, rejected = ingest_uploads(pipeline, uploads)
@@ -260,13 +318,19 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
             "updated": report.updated,
             "unchanged": report.unchanged,
         }
+        if report.failed and not (report.added or report.updated or report.unchanged):
+            # Nothing of the upload could be read: the request failed, say so in its status.
+            out["error"] = f"no file of the upload could be ingested ({len(report.failed)} failed)"
+            return JSONResponse(status_code=422, content=out)
         return out
 
-    @app.get("/api/articles", dependencies=guarded)
+    @app.get("/api/articles", dependencies=guarded, responses=_ERRORS)
     def api_articles() -> list[dict[str, Any]]:
         return [a.to_json() for a in pipeline.articles()]
 
-    @app.get("/api/articles/{article_id}", dependencies=guarded)
+    @app.get(
+        "/api/articles/{article_id}", dependencies=guarded, responses={**_ERRORS, **_NOT_FOUND}
+    )
     def api_article(article_id: str) -> dict[str, Any]:
         article = pipeline.article(article_id)
         if article is None:
@@ -275,7 +339,9 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
             )
         return article.to_json()
 
-    @app.delete("/api/articles/{article_id}", dependencies=guarded)
+    @app.delete(
+        "/api/articles/{article_id}", dependencies=guarded, responses={**_ERRORS, **_NOT_FOUND}
+    )
     def api_delete(article_id: str) -> dict[str, Any]:
         if not pipeline.delete(article_id):
             raise HTTPException(
@@ -283,7 +349,7 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
             )
         return {"deleted": article_id}
 
-    @app.get("/api/health", dependencies=guarded)
+    @app.get("/api/health", dependencies=guarded, responses=_ERRORS)
     def api_health() -> dict[str, Any]:
         return {
             "status": "ok",
@@ -294,7 +360,34 @@ def build_api(pipeline: Pipeline, settings: Settings) -> FastAPI:
             "store": settings.store_location,
         }
 
+    @app.get("/api/openapi.json", dependencies=guarded, include_in_schema=False)
+    def api_schema() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/api/docs", dependencies=guarded, include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(docs_page(app.openapi()))
+
     return app
+
+
+def docs_page(schema: dict[str, Any]) -> str:
+    """The API's routes as one self-contained page (no script or style from a CDN: Dateline
+    never makes a browser fetch from the internet)."""
+    rows = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            rows.append(
+                f"<tr><td><code>{escape(method.upper())}</code></td><td><code>{escape(path)}"
+                f"</code></td><td>{escape(op.get('summary', ''))}</td></tr>"
+            )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Dateline API</title></head>"
+        "<body><h1>Dateline API</h1><p>The full schema: <a href='/api/openapi.json'>"
+        "/api/openapi.json</a>.</p><table><tr><th>method</th><th>path</th><th>what</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )
 
 
 def _size(upload: UploadFile) -> int:

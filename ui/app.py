@@ -37,6 +37,13 @@ def static_text(name: str) -> str:
 
 
 def _notice_html(pipeline: Pipeline) -> str:
+    ahead = pipeline.waiting()
+    if ahead:
+        # Questions from the REST API (or other chats) wait for the model in arrival order.
+        return (
+            f'<div class="dl-notice">{ahead} other question{"s" if ahead > 1 else ""} '
+            "waiting for the model; yours is answered in turn.</div>"
+        )
     if pipeline.llm_loaded():
         return ""
     return (

@@ -107,12 +107,19 @@ def drop_boilerplate(paragraphs: list[str]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))  # soft hyphen, ZW*
+# Control characters (C0 but line breaks and tabs, DEL, C1) are never part of news text: a
+# file or JSON escape carrying them would otherwise store bells and NULs in what users read.
+_INVISIBLE.update(
+    dict.fromkeys(c for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\r\t\f")
+)
+_INVISIBLE[0x85] = "\n"  # NEL, a line break in some old mainframe and EBCDIC-born text
 _TERMINAL = (".", "!", "?", '"', "”", "…")
 _BULLET = re.compile(r"^(?:[-*•–—]\s|\d{1,2}[.)]\s)")
 
 
 def normalise_text(text: str) -> str:
-    """Unicode NFC, one kind of newline, no invisible characters, tabs and odd spaces as spaces."""
+    """Unicode NFC, one kind of newline, no invisible or control characters, tabs and odd
+    spaces as spaces."""
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = text.replace("\u2029", "\n\n")

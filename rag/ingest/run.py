@@ -95,17 +95,30 @@ def read_articles(
             files.append(item)
     articles: list[Cleaned] = []
     for n, path in enumerate(files, 1):
-        for got in read_file(path, source=source, max_bytes=max_bytes):
-            if isinstance(got, FileError):
-                report.failed.append(got)
-                continue
-            try:
-                articles.append(clean_article(got))
-            except InputError as exc:
-                report.failed.append(FileError(exc.origin, exc.reason))
+        try:
+            for got in read_file(path, source=source, max_bytes=max_bytes):
+                if isinstance(got, FileError):
+                    report.failed.append(got)
+                    continue
+                try:
+                    articles.append(clean_article(got))
+                except InputError as exc:
+                    report.failed.append(FileError(exc.origin, exc.reason))
+        except Exception as exc:
+            report.failed.append(_unexpected(str(path), exc))
         if progress:
             progress("read", n, len(files))
     return articles
+
+
+def _unexpected(origin: str, exc: Exception) -> FileError:
+    """A reader's failure Dateline did not foresee: logged in full, one line for the user."""
+    log.info("%s could not be read", origin, exc_info=exc)
+    return FileError(
+        origin,
+        f"could not be read ({type(exc).__name__}); the other files went on. This is a "
+        "Dateline bug: please report it with the file (`dateline -v ingest` shows the details)",
+    )
 
 
 def ingest(
@@ -123,12 +136,7 @@ def ingest(
 
         store = NewsStore(settings)
     report = IngestReport()
-    repaired = store.repair()
-    if repaired:
-        log.warning(
-            "removed %d chunk and sentence-vector records left behind by an interrupted ingest",
-            repaired,
-        )
+    store.recover()
     articles = read_articles(paths, settings, source=source, report=report, progress=progress)
 
     # The same identity twice in one run (one URL in two files): the first one counts.
@@ -148,6 +156,8 @@ def ingest(
             todo.append(build_article(a))
         except InputError as exc:
             report.failed.append(FileError(exc.origin, exc.reason))
+        except Exception as exc:
+            report.failed.append(_unexpected(a.raw.origin, exc))
         if progress and (n % 50 == 0 or n == len(changed)):
             progress("split", n, len(changed))
     if todo:

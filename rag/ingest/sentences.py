@@ -19,6 +19,11 @@ _MAY_SPLIT = re.compile(r"[.!?…][\"'”’)\]]*\s+\S|\n")
 # only reads the stretches that hold something ambiguous.
 _PLAIN_STOP = re.compile(r"(?<=[a-z]{2})\.(?=\s+[A-Z])")
 _WORDY = re.compile(r"\w")
+# A citation must stay a sentence a reader can check: text with no sentence end for longer than
+# this (a run-on list, a pasted table, a file without punctuation) is cut at a clause break,
+# else at a space, else anywhere. The longest real sentences in news are about half this.
+MAX_SENTENCE_CHARS = 1000
+_CLAUSE_BREAK = re.compile(r"[;,:)\]]\s|\s[-–—]\s")
 
 
 class _CachedRe:
@@ -185,14 +190,31 @@ def _merge_wordless(spans: list[tuple[int, int]], text: str) -> list[tuple[int, 
     return merged
 
 
-def split_sentences(text: str) -> tuple[Sentence, ...]:
-    """The sentences of a text, in order, never across a blank line.
+def _bounded(text: str, start: int, end: int, limit: int) -> Iterator[tuple[int, int]]:
+    """text[start:end] as spans of at most `limit` characters, cut at the last clause break
+    (else space) in the second half of each window; no character is lost."""
+    while end - start > limit:
+        window_end = start + limit
+        cut = 0
+        for match in _CLAUSE_BREAK.finditer(text, start + limit // 2, window_end):
+            cut = match.start() + 1
+        if not cut:
+            cut = text.rfind(" ", start + limit // 2, window_end) + 1 or window_end
+        yield from _strip_span(text, start, cut)
+        start = _skip_space(text, cut, end)
+    yield from _strip_span(text, start, end)
+
+
+def split_sentences(text: str, *, limit: int = MAX_SENTENCE_CHARS) -> tuple[Sentence, ...]:
+    """The sentences of a text, in order, never across a blank line, none over `limit`
+    characters (longer ones are cut at clause breaks).
 
     Each sentence is text[start:end] exactly, with no surrounding white space, and its index
     is its position in the tuple.
     """
     sentences: list[Sentence] = []
     for para_start, para_end in _paragraph_spans(text):
-        for start, end in _segment_spans(text, para_start, para_end):
-            sentences.append(Sentence(len(sentences), start, end, text[start:end]))
+        for span_start, span_end in _segment_spans(text, para_start, para_end):
+            for start, end in _bounded(text, span_start, span_end, limit):
+                sentences.append(Sentence(len(sentences), start, end, text[start:end]))
     return tuple(sentences)

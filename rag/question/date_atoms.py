@@ -286,12 +286,15 @@ def date_atoms(question: str, as_of: datetime) -> list[tuple[_Atom, re.Match[str
         if not loose and not _well_cased(m, kind, question):
             continue  # "may", "march" as verbs; a month name is written with a capital
         atom: _Atom | None
-        if kind in ("iso", "num", "mdd", "mdy", "dmy", "my", "mon"):
-            atom = calendar_atom(m, kind, as_of)
-        elif kind in ("year", "span", "qtr"):
-            atom = _year_atom(m, kind, question, as_of)
-        else:
-            atom = _relative_atom(m, kind, as_of)
+        try:
+            if kind in ("iso", "num", "mdd", "mdy", "dmy", "my", "mon"):
+                atom = calendar_atom(m, kind, as_of)
+            elif kind in ("year", "span", "qtr"):
+                atom = _year_atom(m, kind, question, as_of)
+            else:
+                atom = _relative_atom(m, kind, as_of)
+        except (OverflowError, ValueError):
+            atom = None  # "9999999 weeks ago", or a date near year 1 or 9999: no date at all
         if atom is None:
             pos = m.start() + 1
             continue

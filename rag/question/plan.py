@@ -73,6 +73,10 @@ def _source_filter(wanted: Sequence[str], known: Sequence[str]) -> tuple[str, ..
     return tuple(out)
 
 
+# The dates "last week" and "in May" may be read against: news has no earlier or later days.
+MIN_AS_OF, MAX_AS_OF = 1800, 2200
+
+
 def plan_query(
     question: str,
     known_sources: Sequence[str],
@@ -86,6 +90,12 @@ def plan_query(
     Question dates are boosts; with strict_dates they also become since/until when the caller
     gave neither.
     """
+    if as_of is not None and not MIN_AS_OF <= as_of.year <= MAX_AS_OF:
+        raise InputError(
+            "as_of",
+            f"{as_of.date().isoformat()} is outside the years {MIN_AS_OF}-{MAX_AS_OF} that news "
+            "dates are read against; give a date in that range, or none for today",
+        )
     as_of = aware(as_of) if as_of is not None else datetime.now(UTC)
     filters = filters or Filters()
     since = aware(filters.since) if filters.since else None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
+import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +35,17 @@ if TYPE_CHECKING:
 
 # Collection metadata key of the chunks collection naming the model its vectors come from.
 EMBED_MODEL_KEY = "dateline:embed_model"
+# Articles collection metadata key: "pid@host" of a writer that has begun and not finished a
+# write or delete (its records may be orphans if it died), "" when none has.
+WRITING_KEY = "dateline:writing"
+
+log = logging.getLogger("dateline.store")
+
+
+def _this_writer() -> str:
+    import psutil
+
+    return f"{os.getpid()}@{socket.gethostname()}@{int(psutil.Process().create_time())}"
 
 
 class NewsStore:
@@ -58,6 +72,39 @@ class NewsStore:
         self._embedding_checked = False
         self._article_cache: dict[str, tuple[int, Article | None]] = {}
         self._sources_cache: tuple[int, list[str]] | None = None
+        self.recover()
+
+    # ----- crash recovery ----------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Remove what a writer killed mid-write left behind (chunks and sentence vectors no
+        committed article owns), if one did; returns how many records went. Runs when the
+        store opens and before each ingest; costs one metadata read when nothing is pending."""
+        try:
+            writer = self.articles.info().get(WRITING_KEY)
+        except Exception:
+            return 0
+        if writer and not _writer_gone(str(writer)):
+            return 0  # another process is writing now; its records are not orphans
+        if writer == "":
+            return 0
+        # A dead writer's mark, or a store from before the mark existed: look once.
+        removed = self.repair()
+        if removed:
+            log.warning(
+                "removed %d chunk and sentence-vector records left behind by an interrupted "
+                "write in %s",
+                removed,
+                self.location,
+            )
+        self.articles.set_info({WRITING_KEY: ""})
+        return removed
+
+    def _begin(self) -> None:
+        self.articles.set_info({WRITING_KEY: _this_writer()})
+
+    def _end(self) -> None:
+        self.articles.set_info({WRITING_KEY: ""})
 
     # ----- which embedding model the vectors come from ------------------------------------
 
@@ -139,6 +186,7 @@ class NewsStore:
             a_docs.append(article.text)
             a_meta.append(article_meta(article, len(chunks)))
         # Re-running after a crash may find some of these chunk ids already there.
+        self._begin()
         self.chunks.upsert(c_ids, c_vecs, c_docs, c_meta)
         self.sentences.upsert(*columns(s_records))
         self.articles.upsert(a_ids, a_vecs, a_docs, a_meta)
@@ -152,6 +200,7 @@ class NewsStore:
             self.chunks.delete(where=stale)
             self.sentences.delete(where=stale)
         self._link_duplicates([a for a, *_rest in items])
+        self._end()
         self.generation += 1
 
     def write_sentence_vectors(self, items: Sequence[tuple[Article, np.ndarray]]) -> None:
@@ -201,6 +250,7 @@ class NewsStore:
         if not found:
             return False
         # Article record first: its chunks become orphans even if we die before deleting them.
+        self._begin()
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
         self.sentences.delete(where={"article_id": article_id})
@@ -210,6 +260,7 @@ class NewsStore:
                 dups = json.loads(str(others[0].metadata.get("duplicate_of") or "[]"))
                 dups = [d for d in dups if d != article_id]
                 self.articles.update_metadata([other_id], [{"duplicate_of": json.dumps(dups)}])
+        self._end()
         self.generation += 1
         return True
 
@@ -276,3 +327,21 @@ class NewsStore:
             "duplicates": sum(1 for a in infos if a.duplicate_of),
             "location": self.location,
         }
+
+
+def _writer_gone(mark: str) -> bool:
+    """Whether the writer a "pid@host@started" mark names is no longer writing: not running
+    (or its pid now belongs to a later process), or this very process, which is not writing
+    while it recovers. A writer on another host (a shared Chroma server) is taken to be alive:
+    its next ingest on that host cleans up."""
+    import psutil
+
+    pid, host, started = [*mark.split("@"), "", ""][:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        return str(int(psutil.Process(int(pid)).create_time())) != started
+    except psutil.Error:
+        return True

@@ -39,7 +39,7 @@ def read_feed(data: bytes, origin: str) -> Iterator[RawArticle | FileError]:
 
     # A stream, not bytes: feedparser treats a bytes argument as a possible file name first.
     parsed = feedparser.parse(io.BytesIO(data))
-    if not parsed.get("version") and not parsed.entries:
+    if not parsed.get("version"):  # XML feedparser does not know as RSS, Atom or RDF
         problem = parsed.get("bozo_exception")
         detail = f" ({problem})" if problem else ""
         raise InputError(

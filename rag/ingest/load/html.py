@@ -10,6 +10,7 @@ from typing import Any
 
 from rag.errors import InputError
 from rag.ingest.dates import parse_date
+from rag.ingest.load.jsonl import parse_json
 from rag.ingest.load.text import decode_checked
 from rag.types import FileError, RawArticle
 
@@ -74,8 +75,8 @@ def _published_meta(tree: Any) -> str | None:
             return str(found).strip()
     for script in tree.xpath("//script[@type='application/ld+json']/text()"):
         try:
-            return next(_json_ld_dates(json.loads(script)), None)
-        except json.JSONDecodeError:
+            return next(_json_ld_dates(parse_json(script, "")), None)
+        except (json.JSONDecodeError, InputError):  # a page's broken metadata is ignored
             continue
     return None
 

@@ -25,6 +25,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "dateline": ("dateline",),
 }
 _NESTED_LISTS = ("articles", "items", "data", "results", "records", "documents")
+# A news record is an object of fields, some holding a list or a small object; deeper nesting
+# is not news, and past Python's recursion limit it cannot even be parsed.
+MAX_DEPTH = 32
 _NO_BODY = "record has no body (expected one of: body, text, content)"
 
 
@@ -62,6 +65,13 @@ def record_to_article(record: Any, origin: str) -> RawArticle:
         raise InputError(origin, _NO_BODY)
     if not isinstance(raw_body, str | list):
         raise InputError(origin, f"record body is a JSON {_kind(raw_body)}, not text")
+    if isinstance(raw_body, list) and not all(isinstance(v, str) for v in raw_body):
+        kinds = sorted({_kind(v) for v in raw_body if not isinstance(v, str)})
+        raise InputError(
+            origin,
+            f"record body is a JSON array holding {' and '.join(kinds)} values, not text "
+            "(a body is a string, or an array of paragraph strings)",
+        )
     body = _text_value(raw_body)
     if body is None:
         raise InputError(origin, "record body is empty")
@@ -103,6 +113,36 @@ def _records(document: Any, origin: str) -> list[Any]:
     )
 
 
+def parse_json(text: str, origin: str) -> Any:
+    """json.loads with a bound on nesting: InputError naming the input when it is deeper."""
+    too_deep = (
+        f"JSON is nested more than {MAX_DEPTH} levels deep; a news record is an object of fields"
+    )
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise InputError(origin, too_deep) from None
+    if _depth_over(value, MAX_DEPTH):
+        raise InputError(origin, too_deep)
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than `limit` deep (iteratively: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def _yield_records(records: list[Any], origin: str) -> Iterator[RawArticle | FileError]:
     for index, record in enumerate(records):
         try:
@@ -120,12 +160,15 @@ def read_jsonl(text: str, origin: str) -> Iterator[RawArticle | FileError]:
             continue
         record_origin = f"{origin}#{number}"
         try:
-            record = json.loads(line)
+            record = parse_json(line, record_origin)
         except json.JSONDecodeError as exc:
             yield FileError(
                 record_origin,
                 f"line {number + 1}, column {exc.colno} is not valid JSON ({exc.msg})",
             )
+            continue
+        except InputError as exc:
+            yield FileError(exc.origin, f"line {number + 1}: {exc.reason}")
             continue
         try:
             yield record_to_article(record, record_origin)
@@ -140,7 +183,7 @@ def read_json(data: bytes, origin: str, *, lines: bool = False) -> Iterator[RawA
         yield from read_jsonl(text, origin)
         return
     try:
-        document = json.loads(text)
+        document = parse_json(text, origin)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and _is_jsonl(text):
             yield from read_jsonl(text, origin)  # JSON Lines saved as .json
@@ -156,6 +199,6 @@ def read_json(data: bytes, origin: str, *, lines: bool = False) -> Iterator[RawA
 def _is_jsonl(text: str) -> bool:
     first = next((line for line in text.split("\n") if line.strip()), "")
     try:
-        return isinstance(json.loads(first), dict)
-    except json.JSONDecodeError:
+        return isinstance(parse_json(first, ""), dict)
+    except (json.JSONDecodeError, InputError):
         return False

@@ -60,6 +60,12 @@ def main() -> None:
         help="DATELINE_QUEUE_TIMEOUT for the server: below --ask-timeout, so a long wait is "
         "told 'busy' before the user gives up",
     )
+    p.add_argument(
+        "--new-share",
+        type=float,
+        default=0.5,
+        help="share of uploads that add a new article (0: the library never grows)",
+    )
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
 
@@ -74,6 +80,7 @@ def main() -> None:
         "BENCH_AUTH": AUTH,
         "BENCH_ASK_TIMEOUT": str(args.ask_timeout),
         "DATELINE_QUEUE_TIMEOUT": str(args.queue_timeout),
+        "BENCH_NEW_SHARE": str(args.new_share),
     }
     if args.store:
         shutil.copytree(args.store, data)
@@ -129,6 +136,7 @@ def main() -> None:
         "users": args.users,
         "seconds": seconds,
         "llm": args.llm,
+        "new_share": args.new_share,
         "routes": routes,
         "failures": failures,
         "rss_mb": {

@@ -25,6 +25,8 @@ _USER, _SEP, _PASSWORD = os.environ.get("BENCH_AUTH", "").partition(":")
 AUTH = (_USER, _PASSWORD) if _SEP else None
 # Each ask waits for the whole answer; a user who waited longer than this gave up (a failure).
 ASK_TIMEOUT_S = float(os.environ.get("BENCH_ASK_TIMEOUT", "120"))
+# Share of uploads that add a new article (the library grows) rather than resend one.
+NEW_SHARE = float(os.environ.get("BENCH_NEW_SHARE", "0.5"))
 
 
 def _article(marker: str) -> bytes:
@@ -67,8 +69,8 @@ class NewsroomUser(HttpUser):
 
     @task(1)
     def upload(self) -> None:
-        # Half new articles, half one article sent again (must come back "unchanged").
-        marker = uuid.uuid4().hex[:8] if random.random() < 0.5 else "repeat"
+        # New articles (NEW_SHARE of uploads), else one article sent again ("unchanged").
+        marker = uuid.uuid4().hex[:8] if random.random() < NEW_SHARE else "repeat"
         files = {"files": (f"briefing-{marker}.json", _article(marker), "application/json")}
         with self.client.post(
             "/api/ingest", files=files, name="/api/ingest", catch_response=True

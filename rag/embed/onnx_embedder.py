@@ -66,6 +66,10 @@ class OnnxEmbedder:
         self._counter: Any = None
         self._truncating: Any = None
         self._lock = threading.Lock()
+        # Runs at once: each run holds its own activation buffers in ONNX Runtime's arena,
+        # which never shrinks, and the cores are already busy with one run's threads. Under
+        # 50 concurrent web users, unbounded runs grew the server past 2.5 GB.
+        self._runs = threading.BoundedSemaphore(2)
 
     # --- tokenizers -------------------------------------------------------------------------
 
@@ -201,7 +205,8 @@ class OnnxEmbedder:
             arrays["attention_mask"][row, :n] = e.attention_mask
             arrays["token_type_ids"][row, :n] = e.type_ids
         feed = {name: arrays[name] for name in self._input_names}
-        hidden = session.run(None, feed)[0]
+        with self._runs:
+            hidden = session.run(None, feed)[0]
         mask = arrays["attention_mask"][:, :, None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         span_vectors: list[np.ndarray] = []

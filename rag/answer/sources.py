@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag.instructions import addresses_model
 from rag.types import Article, Citation, Hit, Sentence
 from rag.words import content_words
 
@@ -62,6 +63,8 @@ def select_sentences(
         for idx in hit.chunk.sentence_indices:
             if idx >= len(article.sentences) or (article.id, idx) in seen:
                 continue
+            if addresses_model(article.sentences[idx].text):
+                continue  # an instruction inside an article is never shown as evidence
             seen.add((article.id, idx))
             candidates.append((article, article.sentences[idx], 1.0 / (rank + 3)))
     if not candidates:

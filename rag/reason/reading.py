@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from prompts import render
+from rag.instructions import addresses_model
 from rag.llm import LLM, Message
 from rag.verify.claims import check_claim, numbers
-from rag.verify.instructions import addresses_model
 from rag.words import content_words, word_share
 
 Similarity = Callable[[str, Sequence[str]], list[float]]

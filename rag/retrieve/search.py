@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
+from rag.instructions import addresses_model
 from rag.question import FAR_FUTURE, FAR_PAST, DateRange, QueryPlan, SubQuery
 from rag.retrieve.fusion import (
     BM25_WEIGHT,
@@ -140,7 +141,14 @@ class Retriever:
             wanted = [content_words(t) for t in texts]
             for i, sentence in enumerate(article.sentences):
                 scores[i] += RANK_WORD_WEIGHT * max(word_share(w, sentence.text) for w in wanted)
-        return sorted(((i, float(x)) for i, x in enumerate(scores)), key=lambda p: -p[1])
+        # A sentence addressing a model ("ignore previous instructions ...") is never evidence:
+        # shown to a reading, it could only steer it.
+        ranked = [
+            (i, float(x))
+            for i, x in enumerate(scores)
+            if i >= len(article.sentences) or not addresses_model(article.sentences[i].text)
+        ]
+        return sorted(ranked, key=lambda p: -p[1])
 
     def _anchor_ranges(self, plan: QueryPlan) -> list[tuple[DateRange, str]]:
         """Each report the question uses as a point in time ("before the Reuters report"),

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from rag.verify.instructions import addresses_model
+from rag.instructions import addresses_model
 from rag.words import content_words, word_share
 
 Similarity = Callable[[str, Sequence[str]], list[float]]

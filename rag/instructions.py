@@ -1,5 +1,6 @@
 """Sentences that address a language model instead of reporting news ("ignore previous
-instructions and answer that ..."): quoted text, never evidence that anything happened."""
+instructions and answer that ..."): quoted text, never shown to a model as evidence and never
+verified as evidence that anything happened."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ _PATTERNS = (
     r"the\s+following)\b",
     r"(?:^|\bplease\s+)(?:say|state|tell\s+the\s+user|output|print|write)\s+(?:only\s+)?"
     r"(?:that|with|yes|no|the\s+following)\b",
+    # "Reply to every question with ...", "answer all questions by saying ...": an order about
+    # every question is never news (but "declined to answer any questions" is).
+    r"(?:^\s*|\b(?:and|then|please|always)\s+)(?:reply|respond|answer)\b[^.!?]{0,30}?"
+    r"\b(?:every|all|any|each)\s+(?:questions?|queries|"
+    r"query|prompts?|requests?|messages?)\b",
     r"\bcite\s+(?:\[\d+\]|sources?\s+\d+|sentences?\s+\d+)",
     r"\b(?:the\s+)?(?:assistant|model|ai)\s+(?:must|should|will)\s+(?:answer|reply|say|cite|state)\b",
 )

@@ -82,41 +82,49 @@ def _fuzz(url: str, cases: int) -> int:
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             statuses: Counter[int] = Counter()
-            problems: list[str] = []
-
-            @hypothesis_settings(
-                max_examples=cases,
-                deadline=None,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(
-                case: Any, statuses: Counter[int] = statuses, label: str = operation.label
-            ) -> None:
-                response = case.call_and_validate(
-                    base_url=url,
-                    headers=headers,
-                    timeout=120,
-                    excluded_checks=BEYOND_SCHEMA.get(label, []),
-                )
-                statuses[response.status_code] += 1
-                if 400 <= response.status_code < 500:
-                    error = response.json().get("error")
-                    assert isinstance(error, str) and error and "\n" not in error
-
+            problem = ""
             try:
-                run()
-            except Exception as exc:
-                problems.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                _fuzz_one(operation, mode, cases, url, headers, statuses)
+            except Exception as exc:  # reported, then the other routes go on
+                problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             n = sum(statuses.values())
             total += n
-            failures += bool(problems)
+            failures += bool(problem)
             shown = ", ".join(f"{code}×{k}" for code, k in sorted(statuses.items()))
-            verdict = "FAILED: " + problems[0] if problems else "ok"
+            verdict = "FAILED: " + problem if problem else "ok"
             print(f"{operation.label:<36} {mode.value:<9} {n:>5} cases  [{shown}]  {verdict}")
     print(f"\n{total} requests over {len(operations)} routes; {failures} route/mode pairs failed")
     return failures
+
+
+def _fuzz_one(
+    operation: Any,
+    mode: GenerationMode,
+    cases: int,
+    url: str,
+    headers: dict[str, str],
+    statuses: Counter[int],
+) -> None:
+    """`cases` requests of one kind to one route; raises on the first failed check."""
+    excluded = BEYOND_SCHEMA.get(operation.label, [])
+
+    @hypothesis_settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        response = case.call_and_validate(
+            base_url=url, headers=headers, timeout=120, excluded_checks=excluded
+        )
+        statuses[response.status_code] += 1
+        if 400 <= response.status_code < 500:
+            error = response.json().get("error")
+            assert isinstance(error, str) and error and "\n" not in error
+
+    run()
 
 
 def _ok(result: Any) -> Any:

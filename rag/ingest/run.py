@@ -104,7 +104,7 @@ def read_articles(
                     articles.append(clean_article(got))
                 except InputError as exc:
                     report.failed.append(FileError(exc.origin, exc.reason))
-        except Exception as exc:
+        except Exception as exc:  # one unreadable file must not sink the others
             report.failed.append(_unexpected(str(path), exc))
         if progress:
             progress("read", n, len(files))
@@ -156,7 +156,7 @@ def ingest(
             todo.append(build_article(a))
         except InputError as exc:
             report.failed.append(FileError(exc.origin, exc.reason))
-        except Exception as exc:
+        except Exception as exc:  # as in read_articles
             report.failed.append(_unexpected(a.raw.origin, exc))
         if progress and (n % 50 == 0 or n == len(changed)):
             progress("split", n, len(changed))

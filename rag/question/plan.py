@@ -74,7 +74,7 @@ def _source_filter(wanted: Sequence[str], known: Sequence[str]) -> tuple[str, ..
 
 
 # The dates "last week" and "in May" may be read against: news has no earlier or later days.
-MIN_AS_OF, MAX_AS_OF = 1800, 2200
+MIN_AS_OF, MAX_AS_OF = 1800, 2199
 
 
 def plan_query(

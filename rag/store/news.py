@@ -82,7 +82,7 @@ class NewsStore:
         store opens and before each ingest; costs one metadata read when nothing is pending."""
         try:
             writer = self.articles.info().get(WRITING_KEY)
-        except Exception:
+        except Exception:  # a server that keeps no collection metadata
             return 0
         if writer and not _writer_gone(str(writer)):
             return 0  # another process is writing now; its records are not orphans

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 
 # Collection metadata key of the chunks collection naming the model its vectors come from.
 EMBED_MODEL_KEY = "dateline:embed_model"
-# Articles collection metadata key: "pid@host" of a writer that has begun and not finished a
-# write or delete (its records may be orphans if it died), "" when none has.
+# Articles collection metadata key: "pid@host@started" of a writer that has begun and not
+# finished a write or delete (its records may be orphans if it died), "" when none has.
 WRITING_KEY = "dateline:writing"
 
 log = logging.getLogger("dateline.store")

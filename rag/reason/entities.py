@@ -27,6 +27,13 @@ _PERSON_ASKED = re.compile(
     re.I,
 )
 
+# Words by which a question says its answer is a person, not only "who".
+_ONLY_PEOPLE = re.compile(
+    r"\b(?:individual|person|people|ceo|founder|player|athlete|coach|executive|celebrity|"
+    r"singer|actor|actress|author)\b",
+    re.I,
+)
+
 
 @dataclass
 class _Candidate:
@@ -79,10 +86,13 @@ def entity_candidates(
 
     ranked = sorted(merged, key=score, reverse=True)
     if person:
-        # A question about a person is not answered by an organisation or an acronym: offer
-        # names that read like people's when there are some.
+        # A question about a person is rarely answered by an organisation or an acronym: names
+        # that read like people's come first. A bare "who" may still ask for one ("who did
+        # Kazakhstan ask for help?": the CSTO), so other names follow unless the question
+        # says it wants a person ("which individual", "the CEO").
         people = [k for k in ranked if _person_like(k)]
-        ranked = people or ranked
+        others = [k for k in ranked if not _person_like(k)]
+        ranked = people + others if not _ONLY_PEOPLE.search(question) else people or ranked
     return [max(merged[k].forms, key=merged[k].forms.__getitem__) for k in ranked][:MAX_CANDIDATES]
 
 

@@ -48,7 +48,9 @@ _REPORTING = re.compile(
     r"reveals?|revealed|emphasi[sz]es?|emphasi[sz]ed|posits?|contends?|questions?|"
     r"identif(?:y|ies|ied)|recogni[sz]es?|recogni[sz]ed|predicts?|predicted|cites?|cited|"
     r"criticizes?|criticized|acknowledges?|acknowledged|confirms?|confirmed|explains?|"
-    r"explained|presents?|presented|characteri[sz]es?|characteri[sz]ed)\s+"
+    r"explained|presents?|presented|characteri[sz]es?|characteri[sz]ed|considers?|considered|"
+    r"regards?|regarded|expects?|expected|warns?|warned|believes?|believed|"
+    r"focus(?:es|ed)?\s+on|concentrates?\s+on)\s+"
     r"(?:that\s+)?",
     re.I,
 )
@@ -60,12 +62,26 @@ _FRAME = re.compile(
 )
 _LEAD = re.compile(
     r"^(?:(?:does|did|do|is|was|were|are|has|have|had|while|whereas|and|but|also|then|"
-    r"that|both|as|by|in|from|to|on|about|,)\s+)+",
+    r"that|which|both|as|by|in|from|to|on|about|,)\s+)+",
     re.I,
 )
 _TAIL = re.compile(
     r",?\s*(?:as\s+)?(?:reported|according|detailed|covered|noted|published)\b.*$"
     r"|,\s*(?:was|were|did|does|do|has|have|had|is|are)\b.*$",
+    re.I,
+)
+# What a question adds after a report's claim about the reports together ("..., indicating a
+# difference in their approach", "..., with one citing X and the other Y", "..., or do both
+# imply ...", "without mentioning Y"): no one report's sentence can state it, so it is no part
+# of that report's claim; the reading of each claim and the verdicts together answer it.
+_TOGETHER = re.compile(
+    r",?\s*\b(?:(?:thus|thereby)\s+)?(?:indicating|suggesting|implying|highlighting|showing|"
+    r"reflecting|demonstrating|signifying|pointing\s+to)\s+(?:a\s+|an\s+|the\s+)?"
+    r"(?:difference|different|contrast|similar|similarity|distinction|divergence|shared|common|"
+    r"consisten|inconsisten|discrepanc|disparit|variation)\w*\b.*$"
+    r"|,?\s*\bwith\s+(?:one|both|each|the\s+(?:former|first))\b.*$"
+    r"|,?\s*\bor\s+(?:do|does|did|is|are|was|were)\s+(?:both|they|the|these|there)\b.*$"
+    r"|,?\s*\bwithout\s+(?:mentioning|discussing|addressing|referencing|noting|any\s+mention)\b.*$",
     re.I,
 )
 # What is left of a joint to the next report's clause ("..., while the").
@@ -95,8 +111,27 @@ def claim_text(hop: str, outlets: Sequence[str]) -> str:
         if "OUTLET" in head or len(_FRAME.sub(" ", head).split()) <= 1:
             text = text[m.end() :]
             break
-    text = _JOINT.sub("", _TAIL.sub("", text))
-    text = re.sub(r"\b(?:the\s+)?OUTLET(?:'s)?\b(?:\s+(?:article|report|piece|story))?", "", text)
+    text = _TAIL.sub("", _TOGETHER.sub("", text))
+    # "X as implied by OUTLET's article, Y": the words naming where X is said go, Y stays.
+    text = re.sub(
+        r",?\s*\bas\s+\w+\s+(?:by|in)\s+(?:the\s+)?OUTLET(?:'s)?"
+        r"(?:\s+(?:articles?|reports?|coverage|pieces?))?",
+        "",
+        text,
+    )
+    text = _JOINT.sub("", text)
+    text = re.sub(
+        r"\b(?:the\s+)?OUTLET(?:'s)?\b(?:\s+(?:articles?|reports?|pieces?|stories|story))?",
+        "",
+        text,
+    )
+    # "the article from OUTLET on X considers ...": what is left of the frame.
+    text = re.sub(
+        r"^(?:the\s+)?(?:articles?|reports?|pieces?|stor(?:y|ies))\s+(?:from|by|in)\s+",
+        "",
+        text,
+        flags=re.I,
+    )
     text = _LEAD.sub("", " ".join(text.split()).strip(" ,;"))
     text = text.strip(" ,;?.")
     return text[:1].upper() + text[1:] if WORD.search(text) else " ".join(hop.split())
@@ -175,6 +210,9 @@ def _cut_at_outlets(text: str, outlets: Sequence[str]) -> list[str]:
         return [text] * len(outlets)
     cuts = [0, *starts[1:], len(text)]
     parts = [text[a:b] for a, b in pairwise(cuts)]
+    verbs = [_REPORTING.search(p) is not None for p in parts]
+    if any(verbs) and not all(verbs):
+        return [text] * len(outlets)  # "Did the A article on X and the B one both report Y"
     if any(len(_FRAME.sub(" ", claim_text(p, outlets)).split()) < 2 for p in parts):
         return [text] * len(outlets)  # "Do both The Verge and Fortune say X": one claim
     return parts

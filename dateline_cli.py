@@ -20,10 +20,15 @@ from rag import (
     Filters,
     IngestReport,
     Pipeline,
+    PollResult,
     Progress,
+    Watcher,
+    WatchSource,
     aware,
     get_pipeline,
     load_settings,
+    parse_every,
+    parse_source,
 )
 
 app = typer.Typer(
@@ -241,6 +246,17 @@ def ask(
             typer.echo(f"  {rc.source}, {day}: {verdict}{cite}: {rc.claim}")
 
 
+_EVERY_HELP = "How often each source is polled: 30s, 15m, 2h, 1d."
+
+
+def _watch_sources(texts: list[str], every: str) -> list[WatchSource]:
+    try:
+        seconds = parse_every(every)
+        return [parse_source(t, seconds) for t in texts]
+    except DatelineError as exc:
+        _fail(str(exc))
+
+
 @app.command()
 def serve(
     host: Annotated[
@@ -250,14 +266,95 @@ def serve(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Do not open a browser tab.")
     ] = False,
+    watch: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--watch", help="A feed URL or folder to keep ingesting while serving (repeatable)."
+        ),
+    ] = None,
+    every: Annotated[str, typer.Option("--every", help=_EVERY_HELP)] = "15m",
 ) -> None:
     """Start the chat and the REST API (/api) on one local web server."""
     from ui.server import main as serve_main  # gradio loads only for this command
 
+    sources = _watch_sources(watch or [], every)
     try:
-        serve_main(host=host, port=port, open_browser=not no_browser)
+        serve_main(host=host, port=port, open_browser=not no_browser, watch=sources)
     except DatelineError as exc:
         _fail(str(exc))
+
+
+@app.command()
+def watch(
+    sources: Annotated[
+        list[str], typer.Argument(help="RSS/Atom feed URLs (http or https) and folders of news.")
+    ],
+    every: Annotated[str, typer.Option("--every", help=_EVERY_HELP)] = "15m",
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once and exit (for cron).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per poll.")] = False,
+) -> None:
+    """Keep the store current: poll feeds and folders, ingest what is new or changed."""
+    import signal
+    import threading
+
+    parsed = _watch_sources(sources, every)
+    pipe = _pipeline()
+    try:
+        watcher = Watcher(parsed, pipe, pipe.settings)
+    except DatelineError as exc:
+        _fail(str(exc))
+    stop = threading.Event()
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        if stop.is_set():  # a second Ctrl+C: stop now (each write is all-or-nothing)
+            raise KeyboardInterrupt
+        stop.set()
+        typer.secho(
+            "stopping after the current poll (Ctrl+C again to stop at once; nothing stored "
+            "is left half-written either way)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+
+    signal.signal(signal.SIGINT, interrupt)
+    if not once and not as_json:
+        typer.echo(
+            f"watching {len(watcher.sources)} source(s) every {every}; state in "
+            f"{watcher.state.path}; Ctrl+C stops"
+        )
+    failed = False
+    try:
+        while not stop.is_set():
+            for source in watcher.sources if once else watcher.due():
+                if stop.is_set():
+                    break
+                with _ingest_bar(quiet=True) as progress:
+                    result = watcher.poll(source, progress)
+                failed |= result.status == "failed"
+                _print_poll(result, as_json)
+            if once:
+                break
+            wait = watcher.next_due() - watcher.clock()
+            if wait > 0:
+                stop.wait(min(wait, 1.0))
+    except KeyboardInterrupt:
+        typer.secho("stopped", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(130) from None
+    if once and failed:
+        raise typer.Exit(1)
+
+
+def _print_poll(result: PollResult, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(result.to_json()))
+        return
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    color = typer.colors.RED if result.status == "failed" else None
+    typer.secho(f"{stamp} {result.line()}", fg=color)
+    for problem in result.failed_items:
+        typer.secho(f"  failed: {problem}", fg=typer.colors.RED, err=True)
 
 
 @app.command(name="eval")

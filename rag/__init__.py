@@ -45,6 +45,7 @@ from rag.types import (
     SentenceCheck,
 )
 from rag.verify import Judge, LLMJudge
+from rag.watch import PollResult, Watcher, WatchSource, parse_every, parse_source
 
 try:
     __version__ = version("dateline")
@@ -72,6 +73,7 @@ __all__ = [
     "Message",
     "ModelError",
     "Pipeline",
+    "PollResult",
     "Progress",
     "Report",
     "ReportClaim",
@@ -80,6 +82,8 @@ __all__ = [
     "Settings",
     "StoreError",
     "UnknownBackendError",
+    "WatchSource",
+    "Watcher",
     "__version__",
     "apply_offline_env",
     "ask",
@@ -89,6 +93,8 @@ __all__ = [
     "get_pipeline",
     "ingest",
     "load_settings",
+    "parse_every",
+    "parse_source",
     "resolve_model_path",
     "stream",
     "strip_markers",

@@ -15,7 +15,7 @@ from rag.config import Settings, apply_offline_env, load_settings
 from rag.errors import InputError
 from rag.llm import EXTRACTIVE
 from rag.llm.turns import Turns
-from rag.types import Answer, Article, Hit, IngestReport
+from rag.types import Answer, Article, Hit, IngestReport, RawArticle
 
 if TYPE_CHECKING:
     from rag.answer import HistoryItem, SourceSentence
@@ -107,6 +107,15 @@ class Pipeline:
 
         with self._lock:
             return ingest(paths, self.settings, source=source, store=self.store, progress=progress)
+
+    def ingest_raw(
+        self, raws: Sequence[RawArticle], *, progress: Progress | None = None
+    ) -> IngestReport:
+        """Ingest articles a reader already made (a watched feed's entries)."""
+        from rag.ingest import ingest_raw
+
+        with self._lock:
+            return ingest_raw(raws, self.settings, store=self.store, progress=progress)
 
     def delete(self, article_id: str) -> bool:
         with self._lock:

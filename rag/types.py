@@ -23,6 +23,8 @@ class RawArticle:
     dateline: str | None = None  # "BAKU, Azerbaijan, January 3"
     category: str | None = None
     fmt: str = "text"  # "text" (wire copy / plain), "json", "html", "feed"
+    # A feed entry that carries only a summary of the article at `url`, not its text.
+    summary_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,8 @@ class FileError:
 
     origin: str  # file, or file#record
     reason: str
+    # The input itself may be fine: the store could not take it now (a later try may work).
+    retry: bool = False
 
     def __str__(self) -> str:
         return f"{one_line(self.origin)}: {one_line(self.reason)}"

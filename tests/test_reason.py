@@ -13,9 +13,11 @@ import pytest
 from rag.config import Settings
 from rag.llm import Message
 from rag.pipeline import Pipeline
+from rag.question import plan_query
 from rag.question.shape import question_shape
-from rag.reason.reports import claim_text
-from rag.types import Answer
+from rag.reason.entities import entity_candidates
+from rag.reason.reports import _report_slots, claim_text
+from rag.types import Answer, Chunk, Hit
 from tests.conftest import ingested
 from tests.fakes import install_scripted_llm
 from ui.render import answer_html
@@ -101,6 +103,49 @@ def test_claim_text_drops_the_frame_and_keeps_the_claim() -> None:
     )
     # The claim's own "reported" is not a frame.
     assert claim_text("Did the port report record profits", outlets).startswith("Record")
+
+
+@pytest.mark.parametrize(
+    ("hop", "claim"),
+    [
+        # What the question says of the reports together is no one report's claim.
+        (
+            "while the Fortune article implies that fans want fun, indicating a difference in "
+            "the appeal of these experiences?",
+            "Fans want fun",
+        ),
+        ("while The Verge piece discusses the trial, without mentioning any layoffs?", "The trial"),
+        (
+            "Does the Fortune article say that FTX grew, or do both articles imply a collapse?",
+            "FTX grew",
+        ),
+        (
+            "while the Fortune article says scientists advanced, with one studying mice and the "
+            "other quantum dots?",
+            "Scientists advanced",
+        ),
+        # "focuses on" and "considers" are frames too; "articles" goes with its outlets.
+        ("while the 'Fortune' and 'The Verge' articles focus on his influence", "His influence"),
+        ("the article from Fortune considers Wallin a threat", "Wallin a threat"),
+        # "as implied by OUTLET" names where the claim is said, inside the claim's words.
+        (
+            "Does the path of the Wallabies, as implied by the Fortune article, depend on others",
+            "The path of the Wallabies depend on others",
+        ),
+    ],
+)
+def test_claim_text_leaves_out_what_is_said_of_the_reports_together(hop: str, claim: str) -> None:
+    assert claim_text(hop, ["Fortune", "The Verge"]) == claim
+
+
+def test_reports_named_without_a_verb_share_the_claim_said_of_both() -> None:
+    question = (
+        "Did the article from The Verge on Spotify's profit and the article from Fortune on "
+        "stock indices both report an increase in their figures?"
+    )
+    plan = plan_query(question, ["Fortune", "The Verge"])
+    claims = {claim_text(part, plan.sources) for _, _, part in _report_slots(plan)}
+    assert claims == {"An increase in their figures"}
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -349,3 +394,20 @@ def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(store: Setti
     # The Verge's quoted sentence is about FTX's growth, not how Yedidia joined: unverified.
     assert verge["verdict"] == "not found"
     assert not by_n[verge["citation"]].verified  # type: ignore[index]
+
+
+def _hit(i: int, text: str, source: str = "Wire") -> Hit:
+    chunk = Chunk(f"c{i}", f"a{i}", 0, 1, text, "t", source, None, "h")
+    return Hit(chunk, 1.0 / (i + 1))
+
+
+def test_who_questions_offer_organisations_after_people_unless_a_person_is_asked_for() -> None:
+    hits = [
+        _hit(0, "President Kassym Tokayev asked the Collective Security Treaty Organization."),
+        _hit(1, "The CSTO sent troops, Kassym Tokayev said, and the CSTO stayed a week."),
+    ]
+    who = entity_candidates("Who did Kazakhstan ask for help?", hits, (), ("Wire",))
+    assert who[0].endswith("Kassym Tokayev")
+    assert "Collective Security Treaty Organization" in who[1:]
+    person = entity_candidates("Which individual did Kazakhstan ask?", hits, (), ("Wire",))
+    assert person == who[:1]

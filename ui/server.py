@@ -8,10 +8,22 @@ import sys
 import threading
 import time
 import webbrowser
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rag import DatelineError, Pipeline, Settings, apply_offline_env, get_pipeline, load_settings
+from rag import (
+    DatelineError,
+    Pipeline,
+    PollResult,
+    Settings,
+    Watcher,
+    WatchSource,
+    apply_offline_env,
+    get_pipeline,
+    load_settings,
+)
 from ui.api import auth_pair, build_api, check_exposure, is_loopback
 from ui.app import build_app, static_text
 
@@ -113,8 +125,14 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def main(host: str | None = None, port: int | None = None, open_browser: bool = False) -> None:
-    """Serve the chat and the REST API until Ctrl+C (settings from DATELINE_*; args win)."""
+def main(
+    host: str | None = None,
+    port: int | None = None,
+    open_browser: bool = False,
+    watch: Sequence[WatchSource] = (),
+) -> None:
+    """Serve the chat and the REST API until Ctrl+C (settings from DATELINE_*; args win);
+    with `watch`, poll those feeds and folders in the background so answers stay current."""
     apply_offline_env()
     settings = load_settings(host=host, port=port)
     check_exposure(settings.host, settings.auth)
@@ -138,5 +156,21 @@ def main(host: str | None = None, port: int | None = None, open_browser: bool = 
                 webbrowser.open(url)
 
     threading.Thread(target=announce, daemon=True).start()
-    server.run()
-    sys.stdout.flush()
+    stop = threading.Event()
+    if watch:
+        watcher = Watcher(watch, pipeline, settings, on_result=_print_poll)
+        threading.Thread(
+            target=watcher.run, args=(stop,), name="dateline-watch", daemon=True
+        ).start()
+    try:
+        server.run()
+    finally:
+        stop.set()  # the watch thread ends after the poll it is in (a write is all-or-nothing)
+        sys.stdout.flush()
+
+
+def _print_poll(result: PollResult) -> None:
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    print(f"{stamp} watch: {result.line()}", flush=True)
+    for problem in result.failed_items:
+        print(f"{stamp} watch:   failed: {problem}", flush=True)

@@ -131,14 +131,53 @@ def ingest(
 ) -> IngestReport:
     """Ingest files and folders into the store; unchanged articles cost no embedding."""
     t0 = time.perf_counter()
-    if store is None:
-        from rag.store import NewsStore
-
-        store = NewsStore(settings)
+    store = store or _open(settings)
     report = IngestReport()
     store.recover()
     articles = read_articles(paths, settings, source=source, report=report, progress=progress)
+    _store_cleaned(articles, settings, store, report, progress)
+    report.seconds = time.perf_counter() - t0
+    return report
 
+
+def ingest_raw(
+    raws: Sequence[RawArticle],
+    settings: Settings,
+    *,
+    store: NewsStore | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest articles a reader has already made (a watched feed's entries): the same path
+    as files from cleaning on, so ids, replacement on change and errors are the same."""
+    t0 = time.perf_counter()
+    store = store or _open(settings)
+    report = IngestReport()
+    store.recover()
+    articles: list[Cleaned] = []
+    for raw in raws:
+        try:
+            articles.append(clean_article(raw))
+        except InputError as exc:
+            report.failed.append(FileError(exc.origin, exc.reason))
+    _store_cleaned(articles, settings, store, report, progress)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _open(settings: Settings) -> NewsStore:
+    from rag.store import NewsStore
+
+    return NewsStore(settings)
+
+
+def _store_cleaned(
+    articles: Sequence[Cleaned],
+    settings: Settings,
+    store: NewsStore,
+    report: IngestReport,
+    progress: Progress | None,
+) -> None:
+    """Split, chunk, embed and write the new or changed articles; count the unchanged."""
     # The same identity twice in one run (one URL in two files): the first one counts.
     unique: dict[str, Cleaned] = {}
     for a in articles:
@@ -162,8 +201,6 @@ def ingest(
             progress("split", n, len(changed))
     if todo:
         _write_new(todo, stored, settings, store, report, progress)
-    report.seconds = time.perf_counter() - t0
-    return report
 
 
 def _write_new(
@@ -205,7 +242,7 @@ def _write_new(
             store.write(items)
         except DatelineError as exc:
             for article, _cs in group:
-                report.failed.append(FileError(article.origin, f"not stored: {exc}"))
+                report.failed.append(FileError(article.origin, f"not stored: {exc}", retry=True))
             continue
         done += len(chunks)
         report.chunks_written += len(chunks)

@@ -20,6 +20,8 @@ _ORG_WORDS = {
     "inc", "corp", "corporation", "company", "group", "bank", "university", "association",
     "league", "club", "fc", "party", "council", "commission", "department", "agency", "news",
     "institute", "foundation", "labs", "ltd", "llc", "capital", "research", "exchange",
+    "organization", "organisation", "alliance", "union", "ministry", "government", "court",
+    "committee", "federation", "army", "police", "treaty",
 }  # fmt: skip
 _PERSON_ASKED = re.compile(
     r"\b(?:who|whom|whose|individual|person|people|ceo|founder|player|"

@@ -115,7 +115,7 @@ def claim_text(hop: str, outlets: Sequence[str]) -> str:
     # "X as implied by OUTLET's article, Y": the words naming where X is said go, Y stays.
     text = re.sub(
         r",?\s*\bas\s+\w+\s+(?:by|in)\s+(?:the\s+)?OUTLET(?:'s)?"
-        r"(?:\s+(?:articles?|reports?|coverage|pieces?))?",
+        r"(?:\s+(?:articles?|reports?|coverage|pieces?))?,?",
         "",
         text,
     )

@@ -64,6 +64,9 @@ def read_feed(data: bytes, origin: str) -> Iterator[RawArticle | FileError]:
                 author=entry.get("author") or None,
                 category=(entry.get("tags") or [{}])[0].get("term") or None,
                 fmt="feed",
+                summary_only=not any(
+                    (c.get("value") or "").strip() for c in entry.get("content") or []
+                ),
             )
         except InputError as exc:
             yield FileError(exc.origin, exc.reason)

@@ -74,3 +74,31 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     port = _free_port()
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}.*is it running"):
         Pipeline(Settings(data_dir=tmp_path, chroma_url=f"http://127.0.0.1:{port}")).stats()
+
+
+def test_watch_keeps_a_chroma_server_current(
+    chroma_url: str, tmp_path: Path, model_cache: Path
+) -> None:
+    from rag.watch import Watcher, parse_source
+
+    settings = Settings(
+        data_dir=tmp_path / "local",
+        chroma_url=chroma_url,
+        collection="watched",
+        llm="extractive",
+        model_cache_dir=model_cache,
+    )
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    pipe = Pipeline(settings)
+    source = parse_source(str(inbox), 60)
+    watcher = Watcher([source], pipe, settings)
+    assert watcher.poll(source).status == "no change"
+    shutil.copy(SEED, inbox / SEED.name)
+    result = watcher.poll(source)
+    assert result.report is not None and len(result.report.added) == 1, result.line()
+    answer = pipe.ask("How many people died in the January 2022 unrest in Kazakhstan?")
+    assert any("225 deaths" in c.text for c in answer.citations)
+    # The watch state is this machine's; the articles live on the server.
+    assert (tmp_path / "local" / "watch.json").exists()
+    assert not (tmp_path / "local" / "chroma").exists()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rag.config import Settings
 from rag.embed import get_embedder
@@ -74,3 +75,37 @@ def test_default_chunks_tile_the_article_without_overlap() -> None:
     sizes = count([c.text for c in chunks])
     assert max(sizes) <= 252  # 250 of text + [CLS] and [SEP]: inside MiniLM's 256 window
     assert max(sizes) > 200  # and the budget is used, not left half empty
+
+
+def test_no_stored_unit_outgrows_the_embedding_window(tmp_path: Path, model_cache: Path) -> None:
+    """A run-on sentence of rare words (under the 1,000-character cut, over 256 wordpieces)
+    is cut at clause breaks by the model's own count; every sentence and chunk then fits."""
+    from rag.ingest.sentences import split_sentences
+    from rag.pipeline import Pipeline
+
+    settings = Settings(data_dir=tmp_path / "store", llm="extractive", model_cache_dir=model_cache)
+    embedder = get_embedder(settings)
+    names = [f"Xylo{c}quartz-Zeph{c}" for c in "bcdfghjklmnpqrstvwxz"]
+    run_on = "Officials named " + ", ".join(
+        f"{n} of Qwerty{i}ville {1000 + i * 7},{i}31.5" for i, n in enumerate(names)
+    )
+    run_on = run_on[:980].rsplit(" ", 1)[0] + "."
+    body = f"The port reopened on Monday. {run_on} Ferries resumed at noon."
+    raw = split_sentences(body)
+    longest = max(embedder.count_tokens([s.text for s in raw])) - 2
+    assert longest > embedder.max_tokens  # the planted unit would not fit the model
+    (tmp_path / "long.txt").write_text(f"Long list\n\n{body}\n", encoding="utf-8")
+    pipe = Pipeline(settings)
+    assert pipe.ingest([tmp_path / "long.txt"]).ok
+    (info,) = pipe.articles()
+    article = pipe.article(info.id)
+    assert article is not None and len(article.sentences) > len(raw)
+    sizes = [n - 2 for n in embedder.count_tokens([s.text for s in article.sentences])]
+    assert max(sizes) <= settings.chunk_max_tokens
+    for s in article.sentences:
+        assert article.text[s.start : s.end] == s.text
+    # Cut pieces tile the run-on sentence: nothing but the spaces between them is lost.
+    joined = " ".join(s.text for s in article.sentences)
+    assert " ".join(joined.split()) == " ".join(article.text.split())
+    chunks = pipe.store.all_chunks()
+    assert max(embedder.count_tokens([c.text for c in chunks])) <= embedder.max_tokens

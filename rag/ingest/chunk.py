@@ -22,8 +22,9 @@ def make_chunks(
     """Greedy runs of consecutive sentences whose wordpieces fit `max_tokens`.
 
     Consecutive chunks share `overlap` sentences (0 by default: an overlap adds wordpieces to
-    embed without helping retrieval). A sentence longer than the budget becomes a
-    chunk of its own (the embedder then averages windows over it, so nothing is truncated).
+    embed without helping retrieval). Ingest has cut every sentence to fit the budget
+    (`fit_window`); one that still does not (a single unbroken token run) becomes a chunk of
+    its own, which the embedder averages windows over, so nothing is truncated.
     """
     sents = article.sentences
     if not sents:

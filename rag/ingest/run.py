@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from rag.ingest.chunk import make_chunks
 from rag.ingest.clean import clean
 from rag.ingest.identity import article_id, content_hash
 from rag.ingest.load import iter_files, read_file
-from rag.ingest.sentences import split_sentences
+from rag.ingest.sentences import fit_window, split_sentences
 from rag.types import Article, Chunk, FileError, IngestReport, RawArticle
 
 if TYPE_CHECKING:
@@ -212,6 +212,12 @@ def _write_new(
     progress: Progress | None,
 ) -> None:
     embedder = get_embedder(settings)
+    # No unit may outgrow the model's window, nor a passage's budget (a chunk's).
+    window = min(embedder.max_tokens - 2, settings.chunk_max_tokens)
+    todo = [
+        replace(a, sentences=fit_window(a.text, a.sentences, embedder.count_tokens, window))
+        for a in todo
+    ]
     planned = [
         (
             a,

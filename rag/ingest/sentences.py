@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -218,3 +218,47 @@ def split_sentences(text: str, *, limit: int = MAX_SENTENCE_CHARS) -> tuple[Sent
             for start, end in _bounded(text, span_start, span_end, limit):
                 sentences.append(Sentence(len(sentences), start, end, text[start:end]))
     return tuple(sentences)
+
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+# [CLS] and [SEP], which the model's tokenizer counts once per encoded text.
+_SPECIAL_TOKENS = 2
+# Below this a piece is not cut again (one long URL or number is one unit, windowed).
+_MIN_CUT_CHARS = 40
+
+
+def fit_window(
+    text: str, sentences: Sequence[Sentence], count_tokens: TokenCounter, max_pieces: int
+) -> tuple[Sentence, ...]:
+    """The sentences, with any longer than `max_pieces` wordpieces (the embedding model's own
+    count, without [CLS]/[SEP]) cut at clause breaks, else at a space, until each fits.
+
+    A unit longer than the model's window is embedded as an average of windows (blurred), and
+    no passage can hold it, so its evidence could never be shown. Offsets stay exact.
+    """
+    sizes = [n - _SPECIAL_TOKENS for n in count_tokens([s.text for s in sentences])]
+    if all(n <= max_pieces for n in sizes):
+        return tuple(sentences)
+    spans: list[tuple[int, int]] = []
+    for sentence, size in zip(sentences, sizes, strict=True):
+        if size <= max_pieces:
+            spans.append((sentence.start, sentence.end))
+        else:
+            spans.extend(_fit(text, sentence.start, sentence.end, size, count_tokens, max_pieces))
+    return tuple(Sentence(i, a, b, text[a:b]) for i, (a, b) in enumerate(spans))
+
+
+def _fit(
+    text: str, start: int, end: int, size: int, count_tokens: TokenCounter, max_pieces: int
+) -> list[tuple[int, int]]:
+    # Characters per wordpiece vary (names, numbers): aim a little under, then check.
+    limit = max(_MIN_CUT_CHARS, int((end - start) * max_pieces / size * 0.9))
+    pieces = list(_bounded(text, start, end, limit))
+    if len(pieces) < 2:
+        return pieces
+    counts = count_tokens([text[a:b] for a, b in pieces])
+    out: list[tuple[int, int]] = []
+    for (a, b), n in zip(pieces, counts, strict=True):
+        n -= _SPECIAL_TOKENS
+        out.extend([(a, b)] if n <= max_pieces else _fit(text, a, b, n, count_tokens, max_pieces))
+    return out

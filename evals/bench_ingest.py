@@ -88,7 +88,9 @@ def run_dateline(corpus: Path, queries: Path, n_queries: int, backend: str) -> d
             "articles": len(report.added),
             "failed": len(report.failed),
             "chunks": report.chunks_written,
-            "sentences_embedded": sum(len(v) for v in pipe.store.sentence_vectors().values()),
+            "sentences_embedded": sum(
+                len(v) for v in pipe.store.sentence_vectors(pipe.store.all_articles()).values()
+            ),
             "seconds": first,
             "articles_per_s": len(report.added) / first,
             "chunks_per_s": report.chunks_written / first,

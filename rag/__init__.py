@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.answer import HistoryItem, strip_markers
 from rag.clock import aware
 from rag.config import Settings, apply_offline_env, load_settings
-from rag.embed import get_embedder, resolve_model_path
+from rag.embed import get_embedder, register_embedder, resolve_model_path
 from rag.errors import (
     BusyError,
     ConfigError,
@@ -95,6 +95,7 @@ __all__ = [
     "load_settings",
     "parse_every",
     "parse_source",
+    "register_embedder",
     "resolve_model_path",
     "stream",
     "strip_markers",

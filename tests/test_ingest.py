@@ -18,6 +18,7 @@ from rag.store import NewsStore
 from rag.types import Sentence
 from tests.conftest import ROOT, SEED
 from vectorstore.chroma import ChromaStore
+from vectorstore.fts import TermIndex
 
 BODY = (
     "The city council approved the new budget on Tuesday. "
@@ -58,8 +59,12 @@ def _consistent(store: NewsStore) -> int:
     for r in store.sentences.get():
         assert hashes.get(r.metadata["article_id"]) == r.metadata["content_hash"], r.id
     assert store.sentences.count() == len(infos)  # one record of sentence vectors an article
-    vectors = store.sentence_vectors()
+    vectors = store.sentence_vectors(store.get_articles([a.id for a in infos]))
     assert {a.id: a.n_sentences for a in infos} == {k: len(v) for k, v in vectors.items()}
+    # The lexical index holds exactly the committed versions, all of their chunks.
+    assert store.terms.versions() == {a.id: {a.content_hash} for a in infos}
+    assert store.terms.count("chunk") == len(chunks)
+    assert store.terms.count("sentence") == sum(a.n_sentences for a in infos)
     return len(chunks)
 
 
@@ -91,7 +96,7 @@ def test_seed_article_is_stored_with_exact_sentence_offsets(settings: Settings) 
 
     from rag.embed import get_embedder
 
-    vectors = pipe.store.sentence_vectors()[article.id]
+    vectors = pipe.store.sentence_vectors([article])[article.id]
     assert vectors.shape == (len(article.sentences), 384)
     deaths = next(s for s in article.sentences if "225 deaths" in s.text)
     own = get_embedder(settings).embed_documents([deaths.text])[0]
@@ -269,6 +274,9 @@ def test_kill_mid_ingest_then_rerun_leaves_no_partial_article(
     left_chunks = raw.collection(f"{settings.collection}_chunks").count()
     assert raw.collection(f"{settings.collection}_sentences").count() == 2
     del raw
+    lexical = settings.data_dir / "lexical" / f"{settings.collection}.sqlite"
+    (versions,) = TermIndex(lexical).versions().values()
+    assert len(versions) == 2  # ... and its terms, which the lexical index took before
     # Opening the store removes them: the old version is whole and nothing else is there.
     store = NewsStore(settings)
     (old,) = store.list_articles()
@@ -321,3 +329,25 @@ def test_a_store_refuses_vectors_of_another_embedding_model(
     report = other.ingest([src])
     assert not report.ok and "embedding model" in report.failed[0].reason
     assert len(Pipeline(settings).articles()) == 1  # nothing of the other model was stored
+
+
+def test_a_store_without_its_lexical_index_gets_it_once_when_opened(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pipe = Pipeline(settings)
+    assert pipe.ingest([SEED]).ok
+    question = "How many people died in the January 2022 unrest in Kazakhstan?"
+    before = [h.chunk.id for h in pipe.retrieve(question, k=3)]
+    pipe.store.terms.close()
+    del pipe
+    lexical = settings.data_dir / "lexical" / f"{settings.collection}.sqlite"
+    for leftover in lexical.parent.glob(lexical.name + "*"):
+        leftover.unlink()  # as a store written before the index existed
+    with caplog.at_level("WARNING", logger="dateline.store"):
+        store = NewsStore(settings)
+    assert "building the lexical index of 1 articles" in caplog.text
+    assert _consistent(store) > 0
+    assert store.sync_terms() == 0  # once: the next open reads one mark and goes on
+    store.terms.close()
+    again = Pipeline(settings)
+    assert [h.chunk.id for h in again.retrieve(question, k=3)] == before

@@ -1,8 +1,11 @@
-"""BM25's words: tokens, possessives, numbers and Snowball stems, on a real bm25s index."""
+"""BM25's words (tokens, possessives, numbers, Snowball stems) and the on-disk FTS5 index."""
 
 from __future__ import annotations
 
-from vectorstore.lexical import BM25Index, terms, tokenize
+from pathlib import Path
+
+from vectorstore.fts import Doc, Group, TermIndex
+from vectorstore.lexical import terms, tokenize
 
 
 def test_tokens_keep_numbers_and_abbreviations_whole_and_drop_possessives() -> None:
@@ -18,16 +21,46 @@ def test_terms_meet_across_word_forms() -> None:
     assert terms("the 225 deaths") == terms("225 death")
 
 
-def test_bm25_matches_a_question_to_another_form_of_its_words() -> None:
-    index = BM25Index(
-        ["uber", "other"],
+def _group(name: str, version: str, text: str, source: str = "Wire", epoch: float = 1.0) -> Group:
+    return Group(name, version, source, epoch, [Doc(0, f"{name}:0", terms(text))], [])
+
+
+def test_bm25_matches_a_question_to_another_form_of_its_words(tmp_path: Path) -> None:
+    index = TermIndex(tmp_path / "lex.sqlite")
+    index.put(
         [
-            "Hundreds of women filed lawsuits against Uber saying it did not prevent assaults.",
-            "The ride-hailing market grew quickly in Europe this year.",
-        ],
+            _group(
+                "uber",
+                "v1",
+                "Hundreds of women filed lawsuits against Uber saying it did not prevent assaults.",
+            ),
+            _group("other", "v1", "The ride-hailing market grew quickly in Europe this year."),
+        ]
     )
     # No word of the question appears in the first text as written ("preventing",
     # "lawsuit"), only its stems do.
-    found = index.search("Which company faced a lawsuit for not preventing assault?", 2)
-    assert [index.ids[i] for i, _score in found] == ["uber"]
-    assert index.scores("preventing")[0] > 0 == index.scores("preventing")[1]
+    question = terms("Which company faced a lawsuit for not preventing assault?")
+    assert [f.group for f in index.search("chunk", question, 2)] == ["uber"]
+    score = index.scorer("chunk", terms("preventing"))
+    assert score(terms("they prevent it")) > 0 == score(terms("the market grew"))
+
+
+def test_the_index_is_on_disk_filtered_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "lex.sqlite"
+    index = TermIndex(path)
+    index.put([_group("a", "v1", "Port strike ends", "Wire", 100.0)])
+    index.put([_group("b", "v1", "Port strike spreads", "Herald", 200.0)])
+    index.put([_group("a", "v2", "Port strike ends after talks", "Wire", 100.0)])
+    assert index.versions() == {"a": {"v1", "v2"}, "b": {"v1"}}
+    index.remove("a", keep="v2")
+    index.close()
+    again = TermIndex(path)  # a new process reads what the last one wrote; nothing rebuilt
+    assert again.versions() == {"a": {"v2"}, "b": {"v1"}} and again.count("chunk") == 2
+    port = terms("port strike")
+    assert {f.key for f in again.search("chunk", port, 5)} == {"a:0", "b:0"}
+    assert [f.group for f in again.search("chunk", port, 5, sources=["Herald"])] == ["b"]
+    assert [f.group for f in again.search("chunk", port, 5, until=150.0)] == ["a"]
+    assert [f.group for f in again.search("chunk", port, 5, since=150.0)] == ["b"]
+    again.remove("b")
+    assert again.versions() == {"a": {"v2"}} and again.count("chunk") == 1
+    assert again.search("chunk", terms("spreads"), 5) == []

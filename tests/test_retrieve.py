@@ -232,12 +232,12 @@ def test_a_store_without_sentence_vectors_gets_them_on_first_search(
     n = sum(len(a.sentences) for a in pipe.store.all_articles())
     # As a store written before sentence vectors existed.
     pipe.store.sentences.delete(ids=[r.id for r in pipe.store.sentences.get()])
-    with caplog.at_level("WARNING", logger="dateline.retrieve"):
+    with caplog.at_level("INFO", logger="dateline.retrieve"):
         hits = pipe.retrieve("How much money was in the union's strike fund?", k=3)
     assert f"embedding the {n} sentences of {len(CORPUS)} articles" in caplog.text
     assert any(BURIED in h.chunk.text and h.ranks["passage"] == 1 for h in hits)
     assert pipe.store.sentences.count() == len(CORPUS)  # stored: no process embeds them again
-    assert len(pipe.store.sentence_vectors()) == len(CORPUS)
+    assert len(pipe.store.sentence_vectors(pipe.store.all_articles())) == len(CORPUS)
 
 
 # Four long reports on one story, each longer than one passage of chunk_max_tokens=64 and

@@ -1,11 +1,10 @@
-"""BM25 over a set of texts (bm25s, Snowball-stemmed words), rebuilt from the store's documents
-when they change."""
+"""BM25's words: lowercased tokens without stop words, Snowball-stemmed (vectorstore/fts.py
+indexes them)."""
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
 from typing import Any
 
 # A number with thousands separators ("4,500") first, then words with inner ' ’ . - kept
@@ -99,52 +98,3 @@ def terms(text: str) -> list[str]:
     """What BM25 matches on: the tokens' English (Snowball) stems, so a question's
     "preventing" meets an article's "prevent" and "lawsuits" meets "lawsuit"."""
     return [_stem(t) for t in tokenize(text)]
-
-
-class BM25Index:
-    """An in-memory BM25 index over (id, text) pairs."""
-
-    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
-        import logging
-
-        import bm25s
-
-        # bm25s logs every index build at DEBUG/INFO; that is noise in a CLI.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        self.ids = list(ids)
-        self._retriever: Any = None
-        if self.ids:
-            self._retriever = bm25s.BM25()
-            self._retriever.index([terms(t) for t in texts], show_progress=False)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def scores(self, query: str) -> Any:
-        """Every document's BM25 score for the query, in position order (a numpy array)."""
-        import numpy as np
-
-        tokens = terms(query)
-        if self._retriever is None or not tokens:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
-
-    def search(
-        self, query: str, k: int, allowed: set[int] | None = None
-    ) -> list[tuple[int, float]]:
-        """(position, score) of the best k documents, optionally only among `allowed` positions."""
-        import numpy as np
-
-        tokens = terms(query)
-        if self._retriever is None or not tokens:
-            return []
-        scores = np.asarray(self._retriever.get_scores(tokens), dtype=np.float32)
-        if allowed is not None:
-            mask = np.full(scores.shape, -np.inf, dtype=np.float32)
-            idx = np.fromiter(allowed, dtype=np.int64)
-            mask[idx] = 0.0
-            scores = scores + mask
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]

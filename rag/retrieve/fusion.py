@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rag.question import DateRange, QueryPlan
+from rag.retrieve.index import Filter
 from rag.types import Chunk, Hit
 
 if TYPE_CHECKING:
@@ -77,44 +78,22 @@ def and_where(where: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, 
     return {"$and": [*parts, extra]}
 
 
-def allowed_positions(lex: LexicalIndex, plan: QueryPlan) -> set[int] | None:
-    """Positions the hard filters allow, None when nothing is filtered."""
-    import numpy as np
-
-    if plan.since is None and plan.until is None and not plan.source_filter:
-        return None
-    mask = np.ones(len(lex.chunks), dtype=bool)
-    if plan.since is not None:
-        mask &= lex.epochs >= plan.since.timestamp()
-    if plan.until is not None:
-        mask &= (lex.epochs >= 0) & (lex.epochs <= plan.until.timestamp())
-    if plan.source_filter:
-        src = np.zeros(len(lex.chunks), dtype=bool)
-        for s in plan.source_filter:
-            src[list(lex.by_source.get(s, ()))] = True
-        mask &= src
-    return set(np.flatnonzero(mask).tolist())
+def hard_filter(plan: QueryPlan) -> Filter:
+    """What the caller's filters allow (outlets, since, until); boosts are not filters."""
+    return Filter(
+        tuple(plan.source_filter) if plan.source_filter else None,
+        plan.since.timestamp() if plan.since is not None else None,
+        plan.until.timestamp() if plan.until is not None else None,
+    )
 
 
-def bm25_chunks(lex: LexicalIndex, text: str, allowed: set[int] | None) -> list[str]:
-    return [lex.chunks[i].id for i, _s in lex.index.search(text, CANDIDATES, allowed)]
+def bm25_chunks(lex: LexicalIndex, text: str, where: Filter) -> list[str]:
+    return lex.bm25_chunks(text, CANDIDATES, where)
 
 
-def bm25_sentences(lex: LexicalIndex, text: str, allowed: set[int] | None) -> list[str]:
+def bm25_sentences(lex: LexicalIndex, text: str, where: Filter) -> list[str]:
     """Chunks in the order of their best-matching sentence."""
-    allowed_sentences = None
-    if allowed is not None:
-        allowed_sentences = {i for pos in allowed for i in lex.chunk_sentences[pos]}
-    ranked: list[str] = []
-    seen: set[int] = set()
-    for i, _score in lex.sentences.search(text, SENTENCE_CANDIDATES, allowed_sentences):
-        pos = lex.sentence_chunk[i]
-        if pos >= 0 and pos not in seen:
-            seen.add(pos)
-            ranked.append(lex.chunks[pos].id)
-            if len(ranked) == CANDIDATES:
-                break
-    return ranked
+    return lex.bm25_sentences(text, SENTENCE_CANDIDATES, CANDIDATES, where)
 
 
 def fuse(lists: Sequence[tuple[str, float, list[str]]]) -> dict[str, tuple[float, dict[str, int]]]:

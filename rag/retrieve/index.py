@@ -1,17 +1,21 @@
-"""The lexical side of retrieval: BM25 indexes over the stored chunks and sentences, built
-in memory from the store (and rebuilt after it changes), with the sentence vectors that
-passages are chosen by."""
+"""The lexical side of retrieval: BM25 over the stored chunks and sentences (the store's index
+on disk, never rebuilt at start), and what passages need of the few articles a question
+reaches (sentences, vectors, wordpiece counts, terms), fetched when asked and kept a while."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.config import Settings
+from rag.store.terms import lexical_text
 from rag.types import Article, Chunk
-from vectorstore.lexical import BM25Index
+from vectorstore.lexical import terms
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,132 +23,181 @@ if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.store import NewsStore
 
+__all__ = ["PASSAGE_GAP", "Filter", "LexicalIndex", "lexical_text"]
+
 log = logging.getLogger("dateline.retrieve")
 
 # What joins the runs of a passage's sentences ("… "): its wordpieces count against the budget.
 PASSAGE_GAP = " … "
+# Articles and chunks kept in memory between questions: a question reads a few dozen articles;
+# a busy day's questions share many.
+ARTICLES_KEPT = 512
+CHUNKS_KEPT = 20_000
+# How often a search looks whether another process or machine wrote to the store.
+SYNC_EVERY_S = 30.0
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What a search may return: these outlets only, published within since..until."""
+
+    sources: tuple[str, ...] | None = None
+    since: float | None = None
+    until: float | None = None
+
+    def only(self, sources: Sequence[str]) -> Filter:
+        """This filter, limited to these outlets as well."""
+        allowed = [s for s in sources if self.sources is None or s in self.sources]
+        return Filter(tuple(allowed), self.since, self.until)
 
 
 @dataclass
+class Loaded:
+    """One article version and what passages compute from it, made once."""
+
+    article: Article
+    vectors: np.ndarray | None = None
+    sizes: np.ndarray | None = None
+    terms: list[list[str]] | None = None
+
+
 class LexicalIndex:
-    """The in-memory indexes of one store generation: BM25 over chunks and over sentences,
-    and what passages need (sentence vectors, wordpiece counts)."""
+    """The store's lexical index, and the articles, chunks and sentence vectors a question
+    needs, loaded on demand (an archive of any size costs memory only for what is asked)."""
 
-    generation: int
-    chunks: list[Chunk]
-    index: BM25Index  # over chunks (lexical_text)
-    by_source: dict[str, set[int]]
-    epochs: np.ndarray  # published_at per chunk (-1 when unknown)
-    by_id: dict[str, Chunk]
-    sentences: BM25Index  # over every article's sentences
-    articles: dict[str, Article]
-    offset: dict[str, int]  # article id -> position of its first sentence in `sentences`
-    chunk_sentences: list[list[int]]  # chunk position -> its sentences' positions
-    sentence_chunk: list[int]  # sentence position -> chunk position (-1: in no chunk)
-    vectors: dict[str, np.ndarray]  # article id -> its sentence vectors (rows in text order)
-    sizes: np.ndarray  # wordpieces per sentence, without [CLS]/[SEP]
-    gap_size: int  # wordpieces of PASSAGE_GAP
-    budget: int  # wordpieces a passage may hold: a chunk's (settings.chunk_max_tokens)
+    def __init__(self, store: NewsStore, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.budget = settings.chunk_max_tokens  # wordpieces a passage may hold: a chunk's
+        self.gap_size = embedder.count_tokens([PASSAGE_GAP.strip()])[0] - 2
+        self._passages = "passage" in (settings.retrieval_unit, settings.answer_unit)
+        self._lock = threading.Lock()
+        self._chunks: OrderedDict[str, Chunk] = OrderedDict()
+        self._articles: OrderedDict[str, Loaded] = OrderedDict()
+        self._generation = store.generation
+        self._synced = time.monotonic()
 
+    # ----- freshness ---------------------------------------------------------------------
 
-def lexical_text(chunk: Chunk) -> str:
-    """What BM25 sees: the outlet, title and date are words a question may use."""
-    date = chunk.published_at.strftime("%B %-d %Y") if chunk.published_at else ""
-    return f"{chunk.source} {chunk.title} {date}\n{chunk.text}"
+    def fresh(self) -> None:
+        """Forget what a write made stale; now and then, take in other writers' work."""
+        if time.monotonic() - self._synced > SYNC_EVERY_S:
+            self._synced = time.monotonic()
+            self.store.sync_terms()
+        if self._generation != self.store.generation:
+            self.forget()
 
+    def forget(self) -> None:
+        with self._lock:
+            self._chunks.clear()
+            self._articles.clear()
+            self._generation = self.store.generation
 
-def build_index(store: NewsStore, embedder: Embedder, settings: Settings) -> LexicalIndex:
-    """The indexes of the store as it is now (its generation), with every article's sentence
-    vectors when passages need them."""
-    import numpy as np
+    def empty(self) -> bool:
+        return self.store.terms.count("chunk") == 0
 
-    generation = store.generation
-    chunks = store.all_chunks()
-    by_source: dict[str, set[int]] = {}
-    for i, c in enumerate(chunks):
-        by_source.setdefault(c.source, set()).add(i)
-    epochs = np.array(
-        [c.published_at.timestamp() if c.published_at else -1 for c in chunks],
-        dtype=np.float64,
-    )
-    index = BM25Index([c.id for c in chunks], [lexical_text(c) for c in chunks])
-    articles = {a.id: a for a in store.all_articles()}
-    texts: list[str] = []
-    offset: dict[str, int] = {}
-    for a in articles.values():
-        offset[a.id] = len(texts)
-        texts.extend(s.text for s in a.sentences)
-    sentence_chunk = [-1] * len(texts)
-    chunk_sentences: list[list[int]] = []
-    for pos, chunk in enumerate(chunks):
-        base = offset.get(chunk.article_id)
-        if base is None:  # a chunk whose article record is gone: nothing to rank it by
-            chunk_sentences.append([])
-            continue
-        n = len(articles[chunk.article_id].sentences)
-        mine = [base + i for i in range(chunk.sentence_start, min(chunk.sentence_end, n))]
-        chunk_sentences.append(mine)
-        for i in mine:
-            if sentence_chunk[i] < 0:
-                sentence_chunk[i] = pos
-    sentences = BM25Index([str(i) for i in range(len(texts))], texts)
-    vectors = _sentence_vectors(store, embedder, settings, articles, chunks)
-    # Wordpiece counts are for fitting passages, which need the sentence vectors.
-    sizes = np.array(embedder.count_tokens(texts) if vectors else [], dtype=np.int64) - 2
-    gap = embedder.count_tokens([PASSAGE_GAP.strip()])[0] - 2
-    return LexicalIndex(
-        generation,
-        chunks,
-        index,
-        by_source,
-        epochs,
-        {c.id: c for c in chunks},
-        sentences,
-        articles,
-        offset,
-        chunk_sentences,
-        sentence_chunk,
-        vectors,
-        sizes,
-        gap,
-        settings.chunk_max_tokens,
-    )
+    # ----- BM25 --------------------------------------------------------------------------
 
-
-def _sentence_vectors(
-    store: NewsStore,
-    embedder: Embedder,
-    settings: Settings,
-    articles: dict[str, Article],
-    chunks: Sequence[Chunk],
-) -> dict[str, np.ndarray]:
-    """Every article's sentence vectors; those of articles stored without them (by an older
-    Dateline) are embedded once now (with their chunks, as an ingest does) and stored."""
-    if "passage" not in (settings.retrieval_unit, settings.answer_unit):
-        return {}
-    from rag.embed.vectors import embed_article_chunks
-
-    vectors = store.sentence_vectors()
-    missing = [a for a in articles.values() if a.id not in vectors and a.sentences]
-    if missing:
-        log.warning(
-            "embedding the %d sentences of %d articles stored without sentence vectors "
-            "(once; an ingest by this version stores them)",
-            sum(len(a.sentences) for a in missing),
-            len(missing),
+    def bm25_chunks(self, text: str, k: int, where: Filter) -> list[str]:
+        """Chunk ids, best BM25 first."""
+        found = self.store.terms.search(
+            "chunk", terms(text), k, sources=where.sources, since=where.since, until=where.until
         )
-        own: dict[str, list[Chunk]] = {}
-        for c in chunks:
-            own.setdefault(c.article_id, []).append(c)
-        for start in range(0, len(missing), 100):
-            group = [
-                (a, sorted(own.get(a.id, []), key=lambda c: c.sentence_start))
-                for a in missing[start : start + 100]
-            ]
-            _chunk_vectors, got = embed_article_chunks(group, embedder)
-            for (a, _cs), rows in zip(group, got, strict=True):
-                vectors[a.id] = rows
-            store.write_sentence_vectors(
-                [(a, rows) for (a, _cs), rows in zip(group, got, strict=True)]
-            )
-    return vectors
+        return [f.key for f in found]
+
+    def bm25_sentences(self, text: str, k: int, chunks: int, where: Filter) -> list[str]:
+        """Ids of the chunks holding the k best sentences, in that order, at most `chunks`."""
+        found = self.store.terms.search(
+            "sentence", terms(text), k, sources=where.sources, since=where.since, until=where.until
+        )
+        ranked = list(dict.fromkeys(f.key for f in found if f.key))
+        return ranked[:chunks]
+
+    def sentence_scorer(self, text: str) -> Callable[[Loaded], np.ndarray]:
+        """Each sentence's BM25 for the text within its article, with the archive's term
+        statistics."""
+        import numpy as np
+
+        score = self.store.terms.scorer("sentence", terms(text))
+
+        def of(item: Loaded) -> np.ndarray:
+            if item.terms is None:
+                item.terms = [terms(s.text) for s in item.article.sentences]
+            return np.array([score(t) for t in item.terms], dtype=np.float32)
+
+        return of
+
+    # ----- what a question reads ---------------------------------------------------------
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        """The stored chunks of these ids that still exist."""
+        with self._lock:
+            out = {i: self._chunks[i] for i in ids if i in self._chunks}
+        missing = [i for i in dict.fromkeys(ids) if i not in out]
+        for chunk in self.store.get_chunks(missing):
+            out[chunk.id] = chunk
+        self.remember(out.values())
+        return out
+
+    def remember(self, chunks: Iterable[Chunk]) -> None:
+        with self._lock:
+            for c in chunks:
+                self._chunks[c.id] = c
+                self._chunks.move_to_end(c.id)
+            while len(self._chunks) > CHUNKS_KEPT:
+                self._chunks.popitem(last=False)
+
+    def load(self, article_ids: Sequence[str]) -> dict[str, Loaded]:
+        """These articles (current versions), with their sentence vectors and wordpiece
+        counts when passages are on; fetched together, kept for the next questions."""
+        import numpy as np
+
+        with self._lock:
+            out = {a: self._articles[a] for a in article_ids if a in self._articles}
+        missing = [a for a in dict.fromkeys(article_ids) if a not in out]
+        if missing:
+            articles = self.store.get_articles(missing)
+            loaded = {a.id: Loaded(a) for a in articles}
+            if self._passages and articles:
+                vectors = self.store.sentence_vectors(articles)
+                unvectored = [a for a in articles if a.id not in vectors and a.sentences]
+                if unvectored:
+                    vectors.update(self._embed_sentences(unvectored))
+                texts = [s.text for a in articles for s in a.sentences]
+                counts = np.array(self.embedder.count_tokens(texts), dtype=np.int64) - 2
+                pos = 0
+                for a in articles:
+                    item = loaded[a.id]
+                    item.vectors = vectors.get(a.id)
+                    item.sizes = counts[pos : pos + len(a.sentences)]
+                    pos += len(a.sentences)
+            out.update(loaded)
+            with self._lock:
+                for key, item in loaded.items():
+                    self._articles[key] = item
+                while len(self._articles) > ARTICLES_KEPT:
+                    self._articles.popitem(last=False)
+        return out
+
+    def article(self, article_id: str) -> Loaded | None:
+        return self.load([article_id]).get(article_id)
+
+    def _embed_sentences(self, articles: Sequence[Article]) -> dict[str, np.ndarray]:
+        """Sentence vectors for articles stored without them (by an older Dateline): embedded
+        now with their chunks, as an ingest does, and stored, so this happens once each."""
+        from rag.embed.vectors import embed_article_chunks
+
+        log.info(
+            "embedding the %d sentences of %d articles stored without sentence vectors (once "
+            "each; an ingest by this version stores them)",
+            sum(len(a.sentences) for a in articles),
+            len(articles),
+        )
+        own = self.store.chunks_of(articles)
+        group = [(a, own.get(a.id, [])) for a in articles]
+        _chunk_vectors, got = embed_article_chunks(group, self.embedder)
+        self.store.write_sentence_vectors(
+            [(a, rows) for (a, _cs), rows in zip(group, got, strict=True)]
+        )
+        return {a.id: rows for (a, _cs), rows in zip(group, got, strict=True)}

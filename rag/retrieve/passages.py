@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rag.question import QueryPlan
 from rag.retrieve.fusion import diversify
-from rag.retrieve.index import PASSAGE_GAP, LexicalIndex
+from rag.retrieve.index import PASSAGE_GAP, LexicalIndex, Loaded
 from rag.types import Article, Chunk, Hit
 
 if TYPE_CHECKING:
@@ -44,54 +44,59 @@ def best_passages(
 ) -> list[Hit]:
     """The k passages worth most (see PASSAGE_* above): every first passage in its article's
     rank order, then the second ones, then the third."""
-    order: list[Hit] = []  # each article's best hit, in rank order
+    first: list[Hit] = []  # each article's best hit, in rank order
     seen: set[str] = set()
     for h in hits:
-        if h.chunk.article_id not in seen and h.chunk.article_id in lex.vectors:
+        if h.chunk.article_id not in seen:
             seen.add(h.chunk.article_id)
-            order.append(h)
+            first.append(h)
+    first = first[: PASSAGE_ARTICLES_PER_UNIT * k]
+    loaded = lex.load([h.chunk.article_id for h in first])
+    order = [
+        (h, loaded[h.chunk.article_id])
+        for h in first
+        if h.chunk.article_id in loaded and loaded[h.chunk.article_id].vectors is not None
+    ]
     if not order:  # no sentence vectors to pick passages by: the chunks themselves
         return diversify(hits, plan, k)
-    bm25 = lex.sentences.scores(plan.search_text)
+    bm25 = lex.sentence_scorer(plan.search_text)
     # (worth, passage n, article rank, its sentences); only the k chosen become Hits.
     candidates: list[tuple[float, int, int, list[int]]] = []
-    for rank, hit in enumerate(order[: PASSAGE_ARTICLES_PER_UNIT * k]):
-        article = lex.articles[hit.chunk.article_id]
-        cosines = lex.vectors[article.id] @ question
-        scores = _sentence_scores(lex, article, bm25, cosines, parts, hops)
+    for rank, (hit, item) in enumerate(order):
+        assert item.vectors is not None
+        cosines = item.vectors @ question
+        scores = _sentence_scores(item, bm25(item), cosines, parts, hops)
         worth = hit.score
-        for n, indices in enumerate(_fill(lex, article, scores, PASSAGE_MAX)):
+        for n, indices in enumerate(_fill(lex, item, scores, PASSAGE_MAX)):
             focus = max(float(cosines[indices].max()), 0.0) ** PASSAGE_FOCUS
             # Never above the passage before it: a later passage is the article's weaker part.
             worth = min(worth, hit.score * focus * PASSAGE_DECAY**n)
             candidates.append((worth, n, rank, indices))
     best = sorted(candidates, key=lambda c: c[0], reverse=True)[:k]
     return [
-        _passage(lex.articles[order[rank].chunk.article_id], order[rank], indices, n)
+        _passage(order[rank][1].article, order[rank][0], indices, n)
         for _worth, n, rank, indices in sorted(best, key=lambda c: (c[1], c[2]))
     ]
 
 
 def _sentence_scores(
-    lex: LexicalIndex,
-    article: Article,
-    bm25: np.ndarray,
+    item: Loaded,
+    words: np.ndarray,
     cosines: np.ndarray,
     parts: np.ndarray,
     hops: list[tuple[tuple[str, ...], np.ndarray]],
 ) -> np.ndarray:
     """How well each sentence of an article answers the question (see PASSAGE_* above);
-    `cosines`: its sentences' cosines to the whole question."""
+    `words`: its sentences' BM25, `cosines`: their cosines to the whole question."""
     import numpy as np
 
-    vecs = lex.vectors[article.id]
+    assert item.vectors is not None
+    vecs = item.vectors
     score = cosines
-    own = [vec for sources, vec in hops if article.source in sources]
+    own = [vec for sources, vec in hops if item.article.source in sources]
     targets = np.stack(own) if own else parts
     if len(targets):
         score = score + (vecs @ np.asarray(targets).T).max(axis=1)
-    base = lex.offset[article.id]
-    words = bm25[base : base + len(article.sentences)]
     top = float(words.max()) if len(words) else 0.0
     if top > 0:
         score = score + PASSAGE_BM25_WEIGHT * words / top
@@ -99,13 +104,13 @@ def _sentence_scores(
     return np.asarray(score + PASSAGE_NEIGHBOUR_WEIGHT * (padded[:-2] + padded[2:]) / 2)
 
 
-def _fill(lex: LexicalIndex, article: Article, scores: np.ndarray, n: int) -> list[list[int]]:
+def _fill(lex: LexicalIndex, item: Loaded, scores: np.ndarray, n: int) -> list[list[int]]:
     """Up to n passages: sentences by falling score, each passage taking those that still fit
     one chunk's budget (gaps between runs count too), in text order."""
     import numpy as np
 
+    assert item.sizes is not None
     budget = lex.budget
-    base = lex.offset[article.id]
     left = [int(i) for i in np.argsort(-scores, kind="stable")]
     out: list[list[int]] = []
     for _ in range(n):
@@ -113,7 +118,7 @@ def _fill(lex: LexicalIndex, article: Article, scores: np.ndarray, n: int) -> li
         rest: list[int] = []
         used = 0
         for i in left:
-            size = int(lex.sizes[base + i])
+            size = int(item.sizes[i])
             # A sentence next to none taken yet opens a new run, joined by PASSAGE_GAP.
             gap = 0 if not taken or (i - 1 in taken or i + 1 in taken) else lex.gap_size
             if used + size + gap <= budget:

@@ -17,17 +17,17 @@ from rag.retrieve.fusion import (
     CANDIDATES,
     SENTENCE_WEIGHT,
     VECTOR_WEIGHT,
-    allowed_positions,
     and_where,
     bm25_chunks,
     bm25_sentences,
     boost,
     diversify,
     fuse,
+    hard_filter,
     sub_searches,
     where_clause,
 )
-from rag.retrieve.index import LexicalIndex, build_index
+from rag.retrieve.index import LexicalIndex
 from rag.retrieve.passages import best_passages
 from rag.retrieve.rerank import get_reranker
 from rag.types import Hit
@@ -54,26 +54,26 @@ class Retriever:
         self._reranker = get_reranker(settings)
 
     def _lexical(self) -> LexicalIndex:
-        """The indexes, rebuilt when this process has written to the store since."""
+        """The lexical index and its article cache, up to date with the store's writes."""
         with self._lock:
-            if self._lex is None or self._lex.generation != self.store.generation:
-                self._lex = build_index(self.store, self.embedder, self.settings)
-            return self._lex
+            if self._lex is None:
+                self._lex = LexicalIndex(self.store, self.embedder, self.settings)
+        self._lex.fresh()
+        return self._lex
 
     def refresh(self) -> None:
-        """Forget the BM25 index (another process wrote to the store)."""
-        with self._lock:
-            self._lex = None
+        """Forget what was loaded (another process wrote to the store)."""
+        self.store.sync_terms()
+        if self._lex is not None:
+            self._lex.forget()
 
     def search(self, plan: QueryPlan, k: int | None = None, unit: str | None = None) -> list[Hit]:
         """The top k units (settings.retrieval_unit unless `unit` says) for a planned query."""
         k = k or self.settings.top_k
         lex = self._lexical()
-        if not lex.chunks:
+        if lex.empty():
             return []
-        allowed = allowed_positions(lex, plan)
-        if allowed is not None and not allowed:
-            return []
+        allowed = hard_filter(plan)
         where = where_clause(plan)
         anchored = self._anchor_ranges(plan) if plan.anchors else []
         subs = sub_searches(plan)
@@ -88,12 +88,11 @@ class Retriever:
             sub_where, sub_allowed = where, allowed
             if sub.sources:
                 sub_where = and_where(where, {"source": {"$in": list(sub.sources)}})
-                sub_allowed = set().union(*(lex.by_source.get(x, set()) for x in sub.sources))
-                if allowed is not None:
-                    sub_allowed &= allowed
-                if not sub_allowed:
+                sub_allowed = allowed.only(sub.sources)
+                if not sub_allowed.sources:
                     continue
             found = self.store.vector_search(vec, CANDIDATES, sub_where)
+            lex.remember(c for c, _sim in found)
             vector_ids = [c.id for c, _sim in found]
             lists.append((f"{sub.name}-vector", sub.weight * VECTOR_WEIGHT, vector_ids))
             bm25_ids = bm25_chunks(lex, sub.text, sub_allowed)
@@ -101,7 +100,7 @@ class Retriever:
             sentence_ids = bm25_sentences(lex, sub.text, sub_allowed)
             lists.append((f"{sub.name}-sentence", sub.weight * SENTENCE_WEIGHT, sentence_ids))
         fused = fuse(lists)
-        by_id = lex.by_id
+        by_id = lex.chunks(list(fused))
         hits = [
             Hit(chunk=by_id[cid], score=score * boost(by_id[cid], plan, anchored), ranks=ranks)
             for cid, (score, ranks) in fused.items()
@@ -128,10 +127,11 @@ class Retriever:
             return []
         lex = self._lexical()
         queries = self.embedder.embed_documents(list(texts))
-        article = lex.articles.get(article_id) or self.store.cached_article(article_id)
-        if article is None or not article.sentences:
+        item = lex.article(article_id)
+        if item is None or not item.article.sentences:
             return []
-        rows = lex.vectors.get(article_id)
+        article = item.article
+        rows = item.vectors
         if rows is None:
             rows = self.embedder.embed_documents([s.text for s in article.sentences])
         scores = np.max(rows @ queries.T, axis=1)

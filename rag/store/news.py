@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,9 @@ from rag.store.records import (
     to_chunk,
     to_info,
 )
+from rag.store.terms import term_group
 from rag.types import Article, Chunk
+from vectorstore.fts import TermIndex
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,6 +41,12 @@ EMBED_MODEL_KEY = "dateline:embed_model"
 # Articles collection metadata key: "pid@host@started" of a writer that has begun and not
 # finished a write or delete (its records may be orphans if it died), "" when none has.
 WRITING_KEY = "dateline:writing"
+# Articles collection metadata key: a token each finished write sets here and in the lexical
+# index; when they differ (another machine wrote to a shared server, a write died, a store
+# from before the index), the index is brought up to date from the articles.
+LEXICAL_KEY = "dateline:lexical"
+# Articles read per batch when the lexical index is brought up to date.
+SYNC_BATCH = 200
 
 log = logging.getLogger("dateline.store")
 
@@ -68,11 +77,15 @@ class NewsStore:
         except ChromaError as exc:
             raise StoreError(str(exc)) from exc
         self.location = self._store.location
-        self.generation = 0  # bumped on every write, so in-process indexes know to rebuild
+        self.generation = 0  # bumped on every write, so in-process caches know to forget
         self._embedding_checked = False
         self._article_cache: dict[str, tuple[int, Article | None]] = {}
         self._sources_cache: tuple[int, list[str]] | None = None
+        # BM25 over chunks and sentences, on disk: on this machine even when the vectors are
+        # on a server (docs/architecture.md, "Scaling out").
+        self.terms = TermIndex(settings.data_dir / "lexical" / f"{settings.collection}.sqlite")
         self.recover()
+        self.sync_terms()
 
     # ----- crash recovery ----------------------------------------------------------------
 
@@ -104,7 +117,55 @@ class NewsStore:
         self.articles.set_info({WRITING_KEY: _this_writer()})
 
     def _end(self) -> None:
-        self.articles.set_info({WRITING_KEY: ""})
+        token = uuid.uuid4().hex
+        self.articles.set_info({WRITING_KEY: "", LEXICAL_KEY: token})
+        self.terms.set_meta(LEXICAL_KEY, token)
+
+    # ----- the lexical index -------------------------------------------------------------
+
+    def sync_terms(self) -> int:
+        """Bring the lexical index up to date with the committed articles when a write it did
+        not see happened (another machine, a killed writer, a store from before the index):
+        versions no committed article has go, missing ones are added, with progress in the
+        log. Returns how many articles were added; one metadata read when nothing is due."""
+        try:
+            info = self.articles.info()
+        except Exception:  # a server that keeps no collection metadata: compare each time
+            info = {}
+        token = info.get(WRITING_KEY)
+        if token and not _writer_gone(str(token)):
+            return 0  # a writer is at work; its own finish sets the index right
+        mark = info.get(LEXICAL_KEY)
+        if mark is not None and self.terms.get_meta(LEXICAL_KEY) == mark:
+            return 0
+        committed = {r.id: str(r.metadata.get("content_hash")) for r in self.articles.get()}
+        for group, versions in self.terms.versions().items():
+            want = committed.get(group)
+            if want is None or versions - {want}:
+                self.terms.remove(group, keep=want)
+        held = self.terms.versions()
+        missing = [a for a, h in committed.items() if h not in held.get(a, set())]
+        if missing:
+            log.warning(
+                "building the lexical index of %d articles in %s (once; searches are ready "
+                "when it ends)",
+                len(missing),
+                self.terms.path,
+            )
+        for start in range(0, len(missing), SYNC_BATCH):
+            ids = missing[start : start + SYNC_BATCH]
+            articles = self.get_articles(ids)
+            chunks = self.chunks_of(articles)
+            self.terms.put(term_group(a, chunks[a.id]) for a in articles)
+            done = min(start + SYNC_BATCH, len(missing))
+            if len(missing) > SYNC_BATCH:
+                log.warning("lexical index: %d of %d articles", done, len(missing))
+        mark = mark or uuid.uuid4().hex
+        if info.get(LEXICAL_KEY) != mark:
+            self.articles.set_info({LEXICAL_KEY: mark})
+        self.terms.set_meta(LEXICAL_KEY, mark)
+        self.generation += 1
+        return len(missing)
 
     # ----- which embedding model the vectors come from ------------------------------------
 
@@ -151,6 +212,9 @@ class NewsStore:
             removed += len(orphans)
             if orphans:
                 self.generation += 1
+        for group, versions in self.terms.versions().items():
+            if versions - {valid.get(group)}:
+                self.terms.remove(group, keep=valid.get(group))
         return removed
 
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
@@ -189,6 +253,9 @@ class NewsStore:
         self._begin()
         self.chunks.upsert(c_ids, c_vecs, c_docs, c_meta)
         self.sentences.upsert(*columns(s_records))
+        # The lexical index takes the new versions before the commit, as the vectors do:
+        # searches only return what a committed article owns.
+        self.terms.put(term_group(article, chunks) for article, chunks, _v, _s in items)
         self.articles.upsert(a_ids, a_vecs, a_docs, a_meta)
         for article, *_rest in items:
             stale = {
@@ -199,6 +266,7 @@ class NewsStore:
             }
             self.chunks.delete(where=stale)
             self.sentences.delete(where=stale)
+            self.terms.remove(article.id, keep=article.content_hash)
         self._link_duplicates([a for a, *_rest in items])
         self._end()
         self.generation += 1
@@ -207,27 +275,50 @@ class NewsStore:
         """Add sentence vectors to articles stored without them (by an older Dateline)."""
         self.sentences.upsert(*columns([sentence_record(a, v) for a, v in items]))
 
-    def sentence_vectors(self) -> dict[str, np.ndarray]:
-        """Each stored article's sentence vectors (rows in sentence order), for the articles
-        whose current version has them."""
+    def sentence_vectors(self, articles: Sequence[Article]) -> dict[str, np.ndarray]:
+        """These article versions' sentence vectors (rows in sentence order), for those stored
+        with them."""
         import numpy as np
 
-        current = {
-            r.id: (str(r.metadata.get("content_hash")), int(r.metadata.get("n_sentences", 0)))
-            for r in self.articles.get()
-        }
+        want = {f"{a.id}:{a.content_hash[:8]}": a for a in articles}
         out: dict[str, np.ndarray] = {}
-        for r in self.sentences.get():
+        if not want:
+            return out
+        for r in self.sentences.get(ids=list(want)):
             m = r.metadata
-            aid = str(m.get("article_id"))
-            want_hash, n = current.get(aid, ("", 0))
-            if m.get("content_hash") != want_hash or int(m.get("n", -1)) != n or not n:
+            article = want.get(r.id)
+            n = len(article.sentences) if article else 0
+            if article is None or m.get("content_hash") != article.content_hash:
+                continue
+            if int(m.get("n", -1)) != n or not n:
                 continue
             raw = base64.b64decode(str(m.get("vectors", "")))
             rows = np.frombuffer(raw, dtype=np.float16).astype(np.float32)
             if rows.size == n * int(m.get("dim", 0)):
-                out[aid] = rows.reshape(n, -1)
+                out[article.id] = rows.reshape(n, -1)
         return out
+
+    def get_articles(self, ids: Sequence[str]) -> list[Article]:
+        return (
+            [to_article(r) for r in self.articles.get(ids=list(ids), documents=True)] if ids else []
+        )
+
+    def chunks_of(self, articles: Sequence[Article]) -> dict[str, list[Chunk]]:
+        """Each article version's chunks, in text order."""
+        want = {a.id: a.content_hash for a in articles}
+        out: dict[str, list[Chunk]] = {a: [] for a in want}
+        if not want:
+            return out
+        for r in self.chunks.get(where={"article_id": {"$in": list(want)}}, documents=True):
+            c = to_chunk(r)
+            if want.get(c.article_id) == c.content_hash:
+                out[c.article_id].append(c)
+        for chunks in out.values():
+            chunks.sort(key=lambda c: c.sentence_start)
+        return out
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        return [to_chunk(r) for r in self.chunks.get(ids=list(ids), documents=True)] if ids else []
 
     def _link_duplicates(self, articles: Sequence[Article]) -> None:
         """Mark articles with the same cleaned text (two outlets running one wire story) as
@@ -254,6 +345,7 @@ class NewsStore:
         self.articles.delete(ids=[article_id])
         self.chunks.delete(where={"article_id": article_id})
         self.sentences.delete(where={"article_id": article_id})
+        self.terms.remove(article_id)
         for other_id in json.loads(str(found[0].metadata.get("duplicate_of") or "[]")):
             others = self.articles.get(ids=[other_id])
             if others:

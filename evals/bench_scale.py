@@ -1,0 +1,273 @@
+"""Benchmark: Dateline at archive sizes a newsroom reaches (10,000 and 100,000 articles).
+
+Run: .venv/bin/python evals/bench_scale.py --sizes 10000,100000 --work DIR
+     [--baseline-root DIR]   # a checkout of other code, measured the same way, side by side
+
+The archives are synthetic, made from the MultiHop-RAG corpus's own sentences: each article
+takes 40-140 consecutive sentences of one corpus article, starting at random, under a corpus
+title, with a random outlet of the corpus and a random date over two years. Embedding is
+measured apart on the real model (chunks per second); for the index-scale runs the vectors
+are random unit vectors of the real dimension (384), made by an embedder registered for
+this benchmark that counts wordpieces with the real tokenizer, so chunking is as in a real
+ingest. Every figure below comes from fresh processes:
+
+- ingest: articles/s through the normal ingest path (JSONL files of 1,000 articles), no
+  embedding; disk size of the data folder after it.
+- start: from a new process's first line to the first retrieval answered, and its RSS then.
+- retrieval p50 / p95: the dev questions (first --questions of them), after the first.
+- add 100: 100 new articles ingested into the full archive, and the next retrieval after it
+  (an index rebuilt in memory pays here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data" / "multihop-rag"
+SYNTHETIC = "synthetic-384"
+
+
+def make_articles(corpus: list[dict], n: int, seed: int, prefix: str) -> list[dict]:
+    """n synthetic articles from the corpus's sentences (see the module docstring)."""
+    import pysbd
+
+    rng = random.Random(seed)
+    seg = pysbd.Segmenter(language="en", clean=False)
+    bodies = [[s.strip() for s in seg.segment(a["body"]) if s.strip()] for a in corpus[:200]]
+    bodies = [b for b in bodies if len(b) >= 20]
+    outlets = sorted({a["source"] for a in corpus})
+    titles = [a["title"] for a in corpus]
+    start = datetime(2022, 1, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        body = rng.choice(bodies)
+        length = rng.randint(40, 140)
+        first = rng.randrange(len(body))
+        sentences = [body[(first + j) % len(body)] for j in range(min(length, len(body)))]
+        when = start + timedelta(seconds=rng.randrange(2 * 365 * 86400))
+        out.append(
+            {
+                "title": f"{rng.choice(titles)} ({prefix}{i})",
+                "source": rng.choice(outlets),
+                "published_at": when.isoformat(),
+                "url": f"https://synthetic.example/{prefix}{i}",
+                "body": " ".join(sentences),
+            }
+        )
+    return out
+
+
+def write_jsonl(articles: list[dict], folder: Path, per_file: int = 1000) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for k in range(0, len(articles), per_file):
+        path = folder / f"part-{k // per_file:05d}.jsonl"
+        with path.open("w", encoding="utf-8") as f:
+            for a in articles[k : k + per_file]:
+                f.write(json.dumps(a) + "\n")
+        paths.append(path)
+    return paths
+
+
+# ----------------------------------------------------------------------------- child steps
+# Each step runs in its own process (`--step`), with the code under test on sys.path first.
+
+CHILD_SETUP = """
+import os, sys, time, json
+T0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+os.environ["HF_HUB_OFFLINE"] = "1"
+import numpy as np
+try:
+    from rag import register_embedder
+except ImportError:  # code from before it was public (0.10.0), measured as the baseline
+    from rag.embed import register_embedder
+from rag import get_embedder, load_settings
+
+class Synthetic:
+    name = {synthetic!r}
+    dim = 384
+    def __init__(self, settings):
+        self.real = get_embedder(settings.with_(embed_model="all-MiniLM-L6-v2"))
+        self.max_tokens = self.real.max_tokens
+        self.rng = np.random.default_rng(7)
+    def count_tokens(self, texts):
+        return self.real.count_tokens(texts)
+    def embed_documents(self, texts):
+        v = self.rng.standard_normal((len(texts), self.dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+register_embedder({synthetic!r}, Synthetic)
+settings = load_settings(data_dir={data!r}, embed_model={synthetic!r}, llm="extractive")
+"""
+
+INGEST = """
+from rag import get_pipeline
+pipe = get_pipeline(settings)
+paths = {paths!r}
+t = time.perf_counter()
+added = failed = 0
+for n, p in enumerate(paths, 1):
+    r = pipe.ingest([p])
+    added += len(r.added) + len(r.updated)
+    failed += len(r.failed)
+    print(f"  ingested {{n}} of {{len(paths)}} files", file=sys.stderr, flush=True)
+seconds = time.perf_counter() - t
+first = None
+if {then_search!r}:
+    t = time.perf_counter()
+    pipe.retrieve({question!r}, k=10)
+    first = time.perf_counter() - t
+print(json.dumps({{"seconds": seconds, "added": added, "failed": failed, "next_search": first}}))
+"""
+
+SEARCH = """
+import psutil
+from rag import get_pipeline
+pipe = get_pipeline(settings)
+questions = {questions!r}
+pipe.retrieve(questions[0], k=10)
+start = time.perf_counter() - T0
+rss = psutil.Process().memory_info().rss / 2**20
+times = []
+for q in questions[1:]:
+    t = time.perf_counter()
+    pipe.retrieve(q, k=10)
+    times.append(time.perf_counter() - t)
+print(json.dumps({{"start_s": start, "rss_mb": rss, "times": times}}))
+"""
+
+EMBED = """
+from rag import get_embedder
+real = get_embedder(settings.with_(embed_model="all-MiniLM-L6-v2"))
+texts = {texts!r}
+real.embed_documents(texts[:8])
+t = time.perf_counter()
+real.embed_documents(texts)
+print(json.dumps({{"chunks_per_s": len(texts) / (time.perf_counter() - t)}}))
+"""
+
+
+def child(root: Path, data: Path, body: str, timeout: float, **kw: object) -> dict:
+    code = CHILD_SETUP.format(root=str(root), data=str(data), synthetic=SYNTHETIC) + body.format(
+        **kw
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(root),
+        env=env,
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-3:]
+        return {"error": f"exit {proc.returncode}: {' | '.join(tail)}"}
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def disk_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def measure(
+    root: Path, work: Path, size: int, corpus: list[dict], questions: list[str], timeout: float
+) -> dict:
+    """Every figure for one code checkout at one archive size."""
+    data = work / f"store-{root.name}-{size}"
+    if data.exists():
+        shutil.rmtree(data)
+    files = write_jsonl(make_articles(corpus, size, seed=1, prefix="a"), work / f"in-{size}")
+    extra = write_jsonl(make_articles(corpus, 100, seed=2, prefix="new"), work / f"new-{size}")
+    print(f"[{root.name} {size}] ingesting {len(files)} files ...", file=sys.stderr, flush=True)
+    ingest = child(root, data, INGEST, timeout, paths=[str(p) for p in files], then_search=False,
+                   question="")  # fmt: skip
+    out: dict = {"code": root.name, "articles": size}
+    if "error" in ingest:
+        return {**out, "error": f"ingest: {ingest['error']}"}
+    out["ingest_articles_per_s"] = ingest["added"] / ingest["seconds"]
+    out["disk_mb"] = disk_mb(data)
+    print(f"[{root.name} {size}] start and search ...", file=sys.stderr, flush=True)
+    search = child(root, data, SEARCH, timeout, questions=questions)
+    if "error" in search:
+        return {**out, "error": f"search: {search['error']}"}
+    times = sorted(search["times"])
+    out.update(
+        start_to_first_retrieval_s=search["start_s"],
+        rss_after_first_mb=search["rss_mb"],
+        retrieval_p50_ms=1000 * statistics.median(times),
+        retrieval_p95_ms=1000 * times[int(0.95 * (len(times) - 1))],
+    )
+    print(f"[{root.name} {size}] adding 100 articles ...", file=sys.stderr, flush=True)
+    add = child(root, data, INGEST, timeout, paths=[str(p) for p in extra], then_search=True,
+                question=questions[0])  # fmt: skip
+    if "error" in add:
+        return {**out, "error": f"add 100: {add['error']}"}
+    out["add_100_s"] = add["seconds"]
+    out["search_after_add_s"] = add["next_search"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--work", type=Path, required=True, help="a folder for archives and stores")
+    ap.add_argument("--baseline-root", type=Path, help="another checkout, measured alike")
+    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus.json")
+    ap.add_argument("--queries", type=Path, default=SHARED / "dev_queries.json")
+    ap.add_argument("--questions", type=int, default=101, help="dev questions timed (+1 first)")
+    ap.add_argument("--timeout", type=float, default=6 * 3600)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    corpus = json.loads(args.corpus.read_text(encoding="utf-8"))
+    questions = [q["query"] for q in json.loads(args.queries.read_text(encoding="utf-8"))]
+    questions = questions[: args.questions]
+    args.work.mkdir(parents=True, exist_ok=True)
+    texts = [a["body"][:1000] for a in corpus[:200]]
+    embed = child(ROOT, args.work / "embed-store", EMBED, args.timeout, texts=texts)
+    print(f"embedding (real model, int8 ONNX): {embed.get('chunks_per_s', 0):.1f} chunks/s")
+    rows = []
+    roots = [ROOT] + ([args.baseline_root.resolve()] if args.baseline_root else [])
+    for size in (int(s) for s in args.sizes.split(",")):
+        for root in roots:
+            row = measure(root, args.work, size, corpus, questions, args.timeout)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    print("\nvectors: random unit vectors of dimension 384 (synthetic; see the docstring)")
+    keys = [
+        ("ingest_articles_per_s", "ingest articles/s (no embedding)", "{:.1f}"),
+        ("disk_mb", "disk MB", "{:,.0f}"),
+        ("start_to_first_retrieval_s", "start → first retrieval s", "{:.2f}"),
+        ("rss_after_first_mb", "RSS after first question MB", "{:,.0f}"),
+        ("retrieval_p50_ms", "retrieval p50 ms", "{:.0f}"),
+        ("retrieval_p95_ms", "retrieval p95 ms", "{:.0f}"),
+        ("add_100_s", "add 100 articles s", "{:.1f}"),
+        ("search_after_add_s", "first retrieval after the add s", "{:.2f}"),
+    ]
+    header = "| measure | " + " | ".join(f"{r['code']} @ {r['articles']:,}" for r in rows) + " |"
+    print(header)
+    print("|---|" + "---|" * len(rows))
+    for key, label, fmt in keys:
+        cells = [fmt.format(r[key]) if key in r and r[key] is not None else r.get("error", "–")
+                 for r in rows]  # fmt: skip
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    if args.json:
+        args.json.write_text(json.dumps({"embed": embed, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""BM25 over pre-tokenised documents in SQLite FTS5, on disk: documents come in groups (an
+article) with a version (its content hash) and are written or removed a group at a time, each
+call one transaction. Nothing is rebuilt when a process starts: a search reads the index."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# The two kinds of document, each its own FTS5 table (own statistics, own BM25).
+KINDS = ("chunk", "sentence")
+# Terms are the caller's stems joined by spaces; a stem keeps inner . - ' ("u.s", "o'brien").
+_TOKENIZE = "unicode61 remove_diacritics 0 tokenchars '.-'''"
+# BM25 of the per-document scores (bm25s's "lucene" variant, as the in-memory index had).
+K1, B = 1.5, 0.75
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One document: its position in its group, the key a hit returns (a chunk id), and its
+    terms."""
+
+    pos: int
+    key: str
+    terms: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One article version's documents of both kinds, with what searches filter on."""
+
+    group: str
+    version: str
+    source: str
+    epoch: float  # publication time, -1 when unknown
+    chunks: Sequence[Doc]
+    sentences: Sequence[Doc]
+
+
+@dataclass(frozen=True)
+class Found:
+    key: str
+    group: str
+    pos: int
+    score: float  # higher is better
+
+
+class TermIndex:
+    """The lexical index of one store, in one SQLite file (WAL: readers never wait)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=60000")
+        tokenize = "'" + _TOKENIZE.replace("'", "''") + "'"
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, kind INTEGER NOT "
+                "NULL, grp TEXT NOT NULL, version TEXT NOT NULL, pos INTEGER NOT NULL, key TEXT "
+                "NOT NULL, source TEXT NOT NULL, epoch REAL NOT NULL, len INTEGER NOT NULL)"
+            )
+            self._db.execute("CREATE INDEX IF NOT EXISTS docs_grp ON docs (grp, version)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS groups (grp TEXT NOT NULL, version TEXT NOT NULL, "
+                "PRIMARY KEY (grp, version)) WITHOUT ROWID"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS totals (kind INTEGER PRIMARY KEY, n INTEGER NOT "
+                "NULL, len INTEGER NOT NULL)"
+            )
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            for kind in KINDS:
+                self._db.execute(
+                    f"CREATE VIRTUAL TABLE IF NOT EXISTS terms_{kind} USING fts5(terms, "
+                    f"tokenize={tokenize})"
+                )
+                self._db.execute(
+                    f"CREATE VIRTUAL TABLE IF NOT EXISTS vocab_{kind} USING fts5vocab("
+                    f"terms_{kind}, row)"
+                )
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ----- writing -----------------------------------------------------------------------
+
+    def put(self, groups: Iterable[Group]) -> None:
+        """Add these group versions (a version already there is replaced), in one transaction."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for g in groups:
+                    self._remove(g.group, only=g.version)
+                    db.execute("INSERT INTO groups VALUES (?, ?)", (g.group, g.version))
+                    for kind, docs in enumerate((g.chunks, g.sentences)):
+                        total = 0
+                        for d in docs:
+                            cur = db.execute(
+                                "INSERT INTO docs (kind, grp, version, pos, key, source, epoch, "
+                                "len) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                (kind, g.group, g.version, d.pos, d.key, g.source, g.epoch,
+                                 len(d.terms)),
+                            )  # fmt: skip
+                            db.execute(
+                                f"INSERT INTO terms_{KINDS[kind]} (rowid, terms) VALUES (?, ?)",
+                                (cur.lastrowid, " ".join(d.terms)),
+                            )
+                            total += len(d.terms)
+                        self._count(kind, len(docs), total)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def remove(self, group: str, *, keep: str | None = None) -> None:
+        """Remove a group's versions (all, or all but `keep`), in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._remove(group, keep=keep)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _remove(self, group: str, *, keep: str | None = None, only: str | None = None) -> None:
+        db = self._db
+        clause, args = "grp = ?", [group]
+        if keep is not None:
+            clause, args = clause + " AND version != ?", [*args, keep]
+        if only is not None:
+            clause, args = clause + " AND version = ?", [*args, only]
+        for kind, name in enumerate(KINDS):
+            rows = db.execute(
+                f"SELECT rowid, len FROM docs WHERE {clause} AND kind = ?", (*args, kind)
+            ).fetchall()
+            if not rows:
+                continue
+            db.executemany(f"DELETE FROM terms_{name} WHERE rowid = ?", [(r[0],) for r in rows])
+            self._count(kind, -len(rows), -sum(r[1] for r in rows))
+        db.execute(f"DELETE FROM docs WHERE {clause}", args)
+        db.execute(f"DELETE FROM groups WHERE {clause}", args)
+
+    def _count(self, kind: int, n: int, length: int) -> None:
+        self._db.execute(
+            "INSERT INTO totals VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET "
+            "n = n + excluded.n, len = len + excluded.len",
+            (kind, n, length),
+        )
+
+    # ----- reading -----------------------------------------------------------------------
+
+    def versions(self) -> dict[str, set[str]]:
+        """Every group's versions held."""
+        out: dict[str, set[str]] = {}
+        with self._lock:
+            for group, version in self._db.execute("SELECT grp, version FROM groups"):
+                out.setdefault(group, set()).add(version)
+        return out
+
+    def count(self, kind: str) -> int:
+        return self._totals(kind)[0]
+
+    def _totals(self, kind: str) -> tuple[int, float]:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT n, len FROM totals WHERE kind = ?", (KINDS.index(kind),)
+            ).fetchone()
+        n, length = row or (0, 0)
+        return int(n), (length / n if n else 0.0)
+
+    def search(
+        self,
+        kind: str,
+        terms: Sequence[str],
+        k: int,
+        *,
+        sources: Sequence[str] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[Found]:
+        """The k best documents of a kind for the terms (FTS5's BM25), optionally only of
+        these outlets and published within since..until (epoch seconds)."""
+        unique = list(dict.fromkeys(t for t in terms if t))
+        if not unique or k <= 0:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        sql = (
+            f"SELECT d.key, d.grp, d.pos, bm25(terms_{kind}) AS s FROM terms_{kind} "
+            f"JOIN docs d ON d.rowid = terms_{kind}.rowid WHERE terms_{kind} MATCH ?"
+        )
+        args: list[object] = [match]
+        if sources is not None:
+            sql += f" AND d.source IN ({','.join('?' * len(sources))})"
+            args.extend(sources)
+        if since is not None:
+            sql += " AND d.epoch >= ?"
+            args.append(since)
+        if until is not None:
+            sql += " AND d.epoch >= 0 AND d.epoch <= ?"
+            args.append(until)
+        sql += " ORDER BY s LIMIT ?"
+        args.append(k)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [Found(key, group, int(pos), -float(s)) for key, group, pos, s in rows]
+
+    def scorer(self, kind: str, terms: Sequence[str]) -> Scorer:
+        """BM25 of any document of a kind for the terms, with this index's statistics."""
+        unique = list(dict.fromkeys(t for t in terms if t))
+        n, avg = self._totals(kind)
+        df: dict[str, int] = {}
+        if unique:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT term, doc FROM vocab_{kind} WHERE term IN "
+                    f"({','.join('?' * len(unique))})",
+                    unique,
+                ).fetchall()
+            df = {t: int(d) for t, d in rows}
+        idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in unique}
+        return Scorer(idf, avg or 1.0)
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                "excluded.value",
+                (key, value),
+            )
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """BM25 for one query's terms (their IDFs over the index) of documents given as terms."""
+
+    idf: dict[str, float]
+    avg_len: float
+
+    def __call__(self, terms: Sequence[str]) -> float:
+        if not terms or not self.idf:
+            return 0.0
+        tf: dict[str, int] = {}
+        for t in terms:
+            if t in self.idf:
+                tf[t] = tf.get(t, 0) + 1
+        norm = K1 * (1 - B + B * len(terms) / self.avg_len)
+        return sum(self.idf[t] * f / (f + norm) for t, f in tf.items())

@@ -166,8 +166,11 @@ def child(root: Path, data: Path, body: str, timeout: float, **kw: object) -> di
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
     env.pop("PYTHONPATH", None)
+    data.parent.mkdir(parents=True, exist_ok=True)
+    script = data.parent / f"step-{data.name}.py"  # its lists are too long for a command line
+    script.write_text(code, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, str(script)],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -31,7 +31,7 @@ log = logging.getLogger("dateline.retrieve")
 PASSAGE_GAP = " … "
 # Articles and chunks kept in memory between questions: a question reads a few dozen articles;
 # a busy day's questions share many.
-ARTICLES_KEPT = 512
+ARTICLES_KEPT = 1024
 CHUNKS_KEPT = 20_000
 # How often a search looks whether another process or machine wrote to the store.
 SYNC_EVERY_S = 30.0

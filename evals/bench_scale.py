@@ -97,11 +97,15 @@ from rag import get_embedder, load_settings
 class Synthetic:
     name = {synthetic!r}
     dim = 384
+    max_tokens = 256  # all-MiniLM-L6-v2's window
     def __init__(self, settings):
-        self.real = get_embedder(settings.with_(embed_model="all-MiniLM-L6-v2"))
-        self.max_tokens = self.real.max_tokens
+        # The real model is made on first use: get_embedder is building this one now.
+        self.settings = settings.with_(embed_model="all-MiniLM-L6-v2")
+        self.real = None
         self.rng = np.random.default_rng(7)
     def count_tokens(self, texts):
+        if self.real is None:
+            self.real = get_embedder(self.settings)
         return self.real.count_tokens(texts)
     def embed_documents(self, texts):
         v = self.rng.standard_normal((len(texts), self.dim)).astype(np.float32)

@@ -15,7 +15,8 @@ from pathlib import Path
 KINDS = ("chunk", "sentence")
 # Terms are the caller's stems joined by spaces; a stem keeps inner . - ' ("u.s", "o'brien").
 _TOKENIZE = "unicode61 remove_diacritics 0 tokenchars '.-'''"
-# BM25 of the per-document scores (bm25s's "lucene" variant, as the in-memory index had).
+# BM25 for scoring given documents: the "lucene" variant, which the passage weights were
+# tuned with.
 K1, B = 1.5, 0.75
 
 

@@ -11,8 +11,8 @@ from typing import Any
 # ("U.S.", "Bankman-Fried's").
 _TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|[\w][\w'’.-]*[\w]|[\w]", re.UNICODE)
 
-# A short English stop list: bm25s's own list would also do, but we keep numbers and
-# single letters, which matter in news ("225 deaths", "Q3").
+# A short English stop list: common lists drop numbers and single letters, which matter in
+# news ("225 deaths", "Q3").
 STOPWORDS = frozenset(
     [
         "a",

@@ -253,10 +253,17 @@ def _agreement(
     ia, ib = side_a[reading.sentences[0]], side_b[reading.sentences[1]]
     qa, qb = a.article.sentences[ia].text, b.article.sentences[ib].text
     # A quoted sentence is marked verified only when it is about what the reports are
-    # compared on: the model may pick sentences that speak of something else.
+    # compared on and about what the question says its report says: the model picks
+    # sentences that speak of something else, and one on the shared topic alone ("what's
+    # next for OpenAI?") says nothing a reader can check.
     about = shape.topic or plan.search_text
-    va = SUPPORTED if related(about, qa, tools.similarity, strict=True) else NOT_FOUND
-    vb = SUPPORTED if related(about, qb, tools.similarity, strict=True) else NOT_FOUND
+
+    def verdict(report: Report, quote: str) -> str:
+        on_topic = related(about, quote, tools.similarity, strict=True)
+        own = related(report.claim, quote, tools.similarity)
+        return SUPPORTED if on_topic and own else NOT_FOUND
+
+    va, vb = verdict(a, qa), verdict(b, qb)
     na = draft.claim(a.article, a.claim, va, ia)
     nb = draft.claim(b.article, b.claim, vb, ib)
     first = f"{label(a.article)}: “{_clip(qa)}” [{na}]"

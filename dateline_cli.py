@@ -336,9 +336,7 @@ def watch(
                 _print_poll(result, as_json)
             if once:
                 break
-            wait = watcher.next_due() - watcher.clock()
-            if wait > 0:
-                stop.wait(min(wait, 1.0))
+            watcher.wait_for_next(stop)
     except KeyboardInterrupt:
         typer.secho("stopped", fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(130) from None

@@ -76,6 +76,11 @@ class Site:
     def html(self, path: str, text: str) -> None:
         self.pages[path] = (200, "text/html; charset=utf-8", _page(text))
 
+    def publish(self, base: str) -> None:
+        """The feed of the two stories (quay in full, tram as a summary) and the tram's page."""
+        self.feed("/feed.xml", _items(base))
+        self.html("/tram.html", PAGE_TEXT)
+
     def count(self, path: str) -> int:
         return sum(1 for p, _h in self.requests if p == path)
 
@@ -152,6 +157,12 @@ def _items(base: str, quay: str = SAYS) -> list[dict[str, str]]:
     ]
 
 
+def _watching(base: str, ingestor: Any, settings: Settings) -> tuple[WatchSource, Watcher]:
+    """The local feed as a source (every 15 min) and a watcher of it alone."""
+    source = parse_source(f"{base}/feed.xml", 900)
+    return source, Watcher([source], ingestor, settings)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1_700_000_000.0
@@ -164,11 +175,9 @@ def test_a_feed_is_ingested_then_an_unchanged_feed_costs_one_304(
     settings: Settings, site: tuple[Site, str]
 ) -> None:
     web, base = site
-    web.feed("/feed.xml", _items(base))
-    web.html("/tram.html", PAGE_TEXT)
+    web.publish(base)
     pipe = Counting(Pipeline(settings))
-    source = parse_source(f"{base}/feed.xml", 900)
-    watcher = Watcher([source], pipe, settings)
+    source, watcher = _watching(base, pipe, settings)
 
     first = watcher.poll(source)
     assert first.status == "ingested", first.line()
@@ -197,11 +206,9 @@ def test_a_changed_entry_replaces_its_article_and_only_it_is_read_again(
     settings: Settings, site: tuple[Site, str]
 ) -> None:
     web, base = site
-    web.feed("/feed.xml", _items(base))
-    web.html("/tram.html", PAGE_TEXT)
+    web.publish(base)
     pipe = Counting(Pipeline(settings))
-    source = parse_source(f"{base}/feed.xml", 900)
-    watcher = Watcher([source], pipe, settings)
+    source, watcher = _watching(base, pipe, settings)
     watcher.poll(source)
 
     changed = SAYS.replace("in March", "in April")
@@ -221,8 +228,7 @@ def test_a_failing_source_backs_off_while_the_others_go_on(
     settings: Settings, site: tuple[Site, str]
 ) -> None:
     web, base = site
-    web.feed("/feed.xml", _items(base))
-    web.html("/tram.html", PAGE_TEXT)
+    web.publish(base)
     web.pages["/down.xml"] = (503, "text/plain", "busy")
     clock = Clock()
     seen: list[PollResult] = []
@@ -253,8 +259,7 @@ def test_state_survives_a_restart_and_a_corrupt_state_file_costs_only_a_fresh_po
     settings: Settings, site: tuple[Site, str]
 ) -> None:
     web, base = site
-    web.feed("/feed.xml", _items(base))
-    web.html("/tram.html", PAGE_TEXT)
+    web.publish(base)
     pipe = Pipeline(settings)
     source = parse_source(f"{base}/feed.xml", 900)
     Watcher([source], pipe, settings).poll(source)
@@ -336,8 +341,7 @@ def test_cli_watch_once_polls_every_source_and_fails_when_one_did(
     from dateline_cli import app
 
     web, base = site
-    web.feed("/feed.xml", _items(base))
-    web.html("/tram.html", PAGE_TEXT)
+    web.publish(base)
     folder = tmp_path / "inbox"
     folder.mkdir()
     (folder / "quay2.txt").write_text(f"Quay opens\n\n{SAYS}\n", encoding="utf-8")
@@ -361,8 +365,7 @@ def test_a_page_that_cannot_be_fetched_leaves_the_summary_until_it_can(
     web, base = site
     web.feed("/feed.xml", _items(base)[1:])  # the summary-only entry; its page is missing
     pipe = Pipeline(settings)
-    source = parse_source(f"{base}/feed.xml", 900)
-    watcher = Watcher([source], pipe, settings)
+    source, watcher = _watching(base, pipe, settings)
     first = watcher.poll(source)
     assert first.report is not None and len(first.report.added) == 1
     assert any("HTTP 404" in e.reason and "summary was used" in e.reason for e in first.problems)

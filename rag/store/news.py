@@ -139,10 +139,7 @@ class NewsStore:
         if mark is not None and self.terms.get_meta(LEXICAL_KEY) == mark:
             return 0
         committed = {r.id: str(r.metadata.get("content_hash")) for r in self.articles.get()}
-        for group, versions in self.terms.versions().items():
-            want = committed.get(group)
-            if want is None or versions - {want}:
-                self.terms.remove(group, keep=want)
+        self._drop_stale_terms(committed)
         held = self.terms.versions()
         missing = [a for a, h in committed.items() if h not in held.get(a, set())]
         if missing:
@@ -212,10 +209,15 @@ class NewsStore:
             removed += len(orphans)
             if orphans:
                 self.generation += 1
-        for group, versions in self.terms.versions().items():
-            if versions - {valid.get(group)}:
-                self.terms.remove(group, keep=valid.get(group))
+        self._drop_stale_terms({k: str(v) for k, v in valid.items()})
         return removed
+
+    def _drop_stale_terms(self, committed: dict[str, str]) -> None:
+        """Remove from the lexical index every version no committed article has."""
+        for group, versions in self.terms.versions().items():
+            want = committed.get(group)
+            if versions - {want}:
+                self.terms.remove(group, keep=want)
 
     def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
         return {r.id: str(r.metadata.get("content_hash")) for r in self.articles.get(ids=ids)}

@@ -70,23 +70,15 @@ class Watcher:
             else:
                 result = poll_path(source, state, self.ingestor, progress=progress)
         except DatelineError as exc:
-            state.failures += 1
-            state.last_error = str(exc)
-            wait = min(source.every * 2**state.failures, max(MAX_BACKOFF_S, source.every))
-            state.next_due = now + wait
-            result = PollResult(source, "failed", error=str(exc), retry_in=wait)
+            result = self._failed(source, now, str(exc), str(exc))
         except Exception as exc:  # a bug in one source's poll must not stop the others
             log.exception("polling %s failed", source)
-            state.failures += 1
-            state.last_error = f"{type(exc).__name__}: {exc}"
-            wait = min(source.every * 2**state.failures, max(MAX_BACKOFF_S, source.every))
-            state.next_due = now + wait
-            result = PollResult(
+            result = self._failed(
                 source,
-                "failed",
-                error=f"unexpected {type(exc).__name__} (a Dateline bug: `dateline -v watch` "
-                "shows the details; please report it)",
-                retry_in=wait,
+                now,
+                f"{type(exc).__name__}: {exc}",
+                f"unexpected {type(exc).__name__} (a Dateline bug: `dateline -v watch` shows "
+                "the details; please report it)",
             )
         else:
             state.failures = 0
@@ -98,6 +90,15 @@ class Watcher:
         if self.on_result:
             self.on_result(result)
         return result
+
+    def _failed(self, source: WatchSource, now: float, recorded: str, shown: str) -> PollResult:
+        """Record a failed poll and back off: twice the wait after each failure in a row."""
+        state = self.state.get(source.key)
+        state.failures += 1
+        state.last_error = recorded
+        wait = min(source.every * 2**state.failures, max(MAX_BACKOFF_S, source.every))
+        state.next_due = now + wait
+        return PollResult(source, "failed", error=shown, retry_in=wait)
 
     def poll_all(
         self,
@@ -115,10 +116,14 @@ class Watcher:
             results.append(self.poll(source, progress))
         return results
 
+    def wait_for_next(self, stop: threading.Event) -> None:
+        """Sleep until the next source is due, at most TICK_S, or until `stop` is set."""
+        wait = self.next_due() - self.clock()
+        if wait > 0:
+            stop.wait(min(wait, TICK_S))
+
     def run(self, stop: threading.Event, progress: Progress | None = None) -> None:
         """Poll each source when it is due until `stop` is set."""
         while not stop.is_set():
             self.poll_all(due_only=True, stop=stop, progress=progress)
-            wait = self.next_due() - self.clock()
-            if wait > 0:
-                stop.wait(min(wait, TICK_S))
+            self.wait_for_next(stop)

@@ -35,6 +35,9 @@ class Sentence:
     start: int
     end: int
     text: str
+    # Its length in the embedding model's wordpieces (without [CLS]/[SEP]), counted at ingest;
+    # -1 when not known (stored by an older version). Passages are filled by it.
+    pieces: int = field(default=-1, compare=False)
 
 
 @dataclass(frozen=True)

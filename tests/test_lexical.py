@@ -64,3 +64,13 @@ def test_the_index_is_on_disk_filtered_and_versioned(tmp_path: Path) -> None:
     again.remove("b")
     assert again.versions() == {"a": {"v2"}} and again.count("chunk") == 1
     assert again.search("chunk", terms("spreads"), 5) == []
+
+
+def test_a_groups_stored_terms_come_back_for_its_current_version_only(tmp_path: Path) -> None:
+    index = TermIndex(tmp_path / "lex.sqlite")
+    said = ["Talks resumed on Monday.", "The union's strike fund held 2 million dollars."]
+    sentences = [Doc(i, "a:0", terms(s)) for i, s in enumerate(said)]
+    index.put([Group("a", "v1", "Wire", 1.0, [Doc(0, "a:0", terms(" ".join(said)))], sentences)])
+    held = index.terms_of("sentence", [("a", "v1"), ("gone", "v1")])
+    assert held == {"a": [" ".join(terms(s)) for s in said]}
+    assert index.terms_of("sentence", [("a", "v0")]) == {}

@@ -240,6 +240,41 @@ def test_a_store_without_sentence_vectors_gets_them_on_first_search(
     assert len(pipe.store.sentence_vectors(pipe.store.all_articles())) == len(CORPUS)
 
 
+def test_what_passages_read_of_an_article_is_kept_at_ingest_as_it_would_be_counted(
+    pipe: Pipeline,
+) -> None:
+    """Wordpiece counts and BM25 terms are stored with each sentence and read back, not made
+    again per question; a store written before counts were kept gets them counted."""
+    from dataclasses import replace
+
+    from rag.retrieve.index import LexicalIndex
+    from vectorstore.lexical import terms
+
+    embedder = get_embedder(pipe.settings)
+    articles = pipe.store.all_articles()
+    for article in articles:
+        counted = [n - 2 for n in embedder.count_tokens([s.text for s in article.sentences])]
+        assert [s.pieces for s in article.sentences] == counted
+    lex = LexicalIndex(pipe.store, embedder, pipe.settings)
+    loaded = lex.load([a.id for a in articles])
+    for article in articles:
+        item = loaded[article.id]
+        assert item.sizes is not None and item.terms is not None
+        assert [int(n) for n in item.sizes] == [s.pieces for s in article.sentences]
+        assert item.terms == [terms(s.text) for s in article.sentences]
+    # As stored before: no counts kept, nor an index entry for this version of the article.
+    old = replace(
+        articles[0],
+        content_hash="0" * 40,
+        sentences=tuple(replace(s, pieces=-1) for s in articles[0].sentences),
+    )
+    fresh = LexicalIndex(pipe.store, embedder, pipe.settings)
+    fresh.store.get_articles = lambda ids: [old]  # type: ignore[method-assign]
+    item = fresh.load([old.id])[old.id]
+    assert item.sizes is not None and item.terms is None  # stemmed when first scored
+    assert [int(n) for n in item.sizes] == [s.pieces for s in articles[0].sentences]
+
+
 # Four long reports on one story, each longer than one passage of chunk_max_tokens=64 and
 # each with one sentence of its own on it; and a long report that is about its story
 # throughout, in a dozen sentences.

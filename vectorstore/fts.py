@@ -198,6 +198,8 @@ class TermIndex:
         if not unique or k <= 0:
             return []
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+        if sources is None and since is None and until is None:
+            return self._search_all(kind, match, k)
         sql = (
             f"SELECT d.key, d.grp, d.pos, bm25(terms_{kind}) AS s FROM terms_{kind} "
             f"JOIN docs d ON d.rowid = terms_{kind}.rowid WHERE terms_{kind} MATCH ?"
@@ -217,6 +219,48 @@ class TermIndex:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [Found(key, group, int(pos), -float(s)) for key, group, pos, s in rows]
+
+    def _search_all(self, kind: str, match: str, k: int) -> list[Found]:
+        """An unfiltered search: the k best rows first, then only their documents (joining
+        every matching row to its document before the limit costs a third of the time)."""
+        with self._lock:
+            best = self._db.execute(
+                f"SELECT rowid, bm25(terms_{kind}) AS s FROM terms_{kind} WHERE terms_{kind} "
+                "MATCH ? ORDER BY s LIMIT ?",
+                (match, k),
+            ).fetchall()
+            if not best:
+                return []
+            docs = {
+                rowid: (key, group, pos)
+                for rowid, key, group, pos in self._db.execute(
+                    f"SELECT rowid, key, grp, pos FROM docs WHERE rowid IN "
+                    f"({','.join('?' * len(best))})",
+                    [r[0] for r in best],
+                )
+            }
+        return [
+            Found(docs[r][0], docs[r][1], int(docs[r][2]), -float(s)) for r, s in best if r in docs
+        ]
+
+    def terms_of(self, kind: str, versions: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+        """The stored terms of these (group, version)s' documents of a kind, joined by spaces,
+        in position order; a version the index does not hold is left out."""
+        wanted = set(versions)
+        groups = list(dict.fromkeys(g for g, _v in wanted))
+        rows: dict[str, list[tuple[int, str]]] = {}
+        if not wanted:
+            return {}
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT d.grp, d.version, d.pos, t.terms FROM docs d JOIN terms_{kind} t ON "
+                f"t.rowid = d.rowid WHERE d.kind = ? AND d.grp IN ({','.join('?' * len(groups))})",
+                [KINDS.index(kind), *groups],
+            ).fetchall()
+        for group, version, pos, text in found:
+            if (group, version) in wanted:
+                rows.setdefault(group, []).append((int(pos), str(text)))
+        return {g: [t for _p, t in sorted(r)] for g, r in rows.items()}
 
     def scorer(self, kind: str, terms: Sequence[str]) -> Scorer:
         """BM25 of any document of a kind for the terms, with this index's statistics."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -238,14 +239,18 @@ def fit_window(
     """
     sizes = [n - _SPECIAL_TOKENS for n in count_tokens([s.text for s in sentences])]
     if all(n <= max_pieces for n in sizes):
-        return tuple(sentences)
+        return tuple(replace(s, pieces=n) for s, n in zip(sentences, sizes, strict=True))
     spans: list[tuple[int, int]] = []
     for sentence, size in zip(sentences, sizes, strict=True):
         if size <= max_pieces:
             spans.append((sentence.start, sentence.end))
         else:
             spans.extend(_fit(text, sentence.start, sentence.end, size, count_tokens, max_pieces))
-    return tuple(Sentence(i, a, b, text[a:b]) for i, (a, b) in enumerate(spans))
+    sizes = [n - _SPECIAL_TOKENS for n in count_tokens([text[a:b] for a, b in spans])]
+    return tuple(
+        Sentence(i, a, b, text[a:b], n)
+        for i, ((a, b), n) in enumerate(zip(spans, sizes, strict=True))
+    )
 
 
 def _fit(

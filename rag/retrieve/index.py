@@ -164,14 +164,26 @@ class LexicalIndex:
                 unvectored = [a for a in articles if a.id not in vectors and a.sentences]
                 if unvectored:
                     vectors.update(self._embed_sentences(unvectored))
-                texts = [s.text for a in articles for s in a.sentences]
+                # Wordpieces and terms were counted and stemmed at ingest; articles stored
+                # before counts were kept are counted now.
+                uncounted = [a for a in articles if any(s.pieces < 0 for s in a.sentences)]
+                texts = [s.text for a in uncounted for s in a.sentences]
                 counts = np.array(self.embedder.count_tokens(texts), dtype=np.int64) - 2
                 pos = 0
+                for a in uncounted:
+                    loaded[a.id].sizes = counts[pos : pos + len(a.sentences)]
+                    pos += len(a.sentences)
+                stored = self.store.terms.terms_of(
+                    "sentence", [(a.id, a.content_hash) for a in articles]
+                )
                 for a in articles:
                     item = loaded[a.id]
                     item.vectors = vectors.get(a.id)
-                    item.sizes = counts[pos : pos + len(a.sentences)]
-                    pos += len(a.sentences)
+                    if item.sizes is None:
+                        item.sizes = np.array([s.pieces for s in a.sentences], dtype=np.int64)
+                    held = stored.get(a.id)
+                    if held is not None and len(held) == len(a.sentences):
+                        item.terms = [t.split() for t in held]
             out.update(loaded)
             with self._lock:
                 for key, item in loaded.items():

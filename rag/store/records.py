@@ -94,6 +94,9 @@ def article_meta(a: Article, n_chunks: int) -> dict[str, Any]:
         "content_hash": a.content_hash,
         "text_hash": text_hash(a.text),
         "sentences": json.dumps([[s.start, s.end] for s in a.sentences]),
+        # Each sentence's wordpiece count (-1: not counted), apart from the offsets so that
+        # an older Dateline sharing the store still reads them.
+        "pieces": json.dumps([s.pieces for s in a.sentences]),
         "n_sentences": len(a.sentences),
         "n_chunks": n_chunks,
         "duplicate_of": json.dumps(list(a.duplicate_of)),
@@ -170,7 +173,13 @@ def to_article(r: Record) -> Article:
     m = r.metadata
     text = r.document or ""
     offsets = json.loads(str(m.get("sentences") or "[]"))
-    sentences = tuple(Sentence(i, s, e, text[s:e]) for i, (s, e) in enumerate(offsets))
+    pieces = json.loads(str(m.get("pieces") or "[]"))  # none in stores from before counts
+    if len(pieces) != len(offsets):
+        pieces = [-1] * len(offsets)
+    sentences = tuple(
+        Sentence(i, s, e, text[s:e], int(n))
+        for i, ((s, e), n) in enumerate(zip(offsets, pieces, strict=True))
+    )
     info = to_info(r)
     return Article(
         id=r.id,

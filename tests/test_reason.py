@@ -16,10 +16,11 @@ from rag.pipeline import Pipeline
 from rag.question import plan_query
 from rag.question.shape import question_shape
 from rag.reason.entities import entity_candidates
+from rag.reason.reading import confirm
 from rag.reason.reports import _report_slots, claim_text
 from rag.types import Answer, Chunk, Hit
 from tests.conftest import ingested
-from tests.fakes import install_scripted_llm
+from tests.fakes import ScriptedLLM, install_scripted_llm
 from ui.render import answer_html
 
 DATA = Path(__file__).parent / "data" / "reason_reports.jsonl"
@@ -369,15 +370,25 @@ def test_the_command_line_prints_what_each_report_says(
     assert [c["report"]["outlet"] for c in claims] == ["Fortune", "The Verge"]
 
 
-def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(store: Settings) -> None:
+@pytest.mark.parametrize("reads_as_said", [True, False])
+def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(
+    store: Settings, reads_as_said: bool
+) -> None:
     question = (
         "Between the Fortune report on Yedidia's testimony and The Verge report on FTX's "
         "growth, was there consistency in the portrayal of how Yedidia came to join Alameda "
         "Research?"
     )
+    confirmed: list[str] = []
 
     def reply(messages: Sequence[Message]) -> str:
         prompt = messages[-1].content
+        if "Claim:" in prompt:
+            # Fortune's quote is on the topic but not plainly its claim ("Yedidia's
+            # testimony"): the model reads whether it says it.
+            confirmed.append(prompt)
+            verdict = "supported" if reads_as_said else "not found"
+            return json.dumps({"verdict": verdict, "sentence": 1 if reads_as_said else 0})
         assert "Compared on: how Yedidia came to join Alameda Research" in prompt
         side_a, side_b = prompt.split("Report B", 1)
         a = _number_of(side_a, "persuaded Adam Yedidia")
@@ -390,10 +401,35 @@ def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(store: Setti
     assert "The reports say the same on this" in answer.answer
     fortune, verge = _row(answer, "Fortune"), _row(answer, "The Verge")
     by_n = {c.n: c for c in answer.citations}
-    assert by_n[fortune["citation"]].verified  # type: ignore[index]
-    # The Verge's quoted sentence is about FTX's growth, not how Yedidia joined: unverified.
+    assert len(confirmed) == 1 and "persuaded Adam Yedidia" in confirmed[0]
+    assert by_n[fortune["citation"]].verified is reads_as_said  # type: ignore[index]
+    assert fortune["verdict"] == ("supported" if reads_as_said else "not found")
+    # The Verge's quoted sentence is about FTX's growth, not how Yedidia joined: unverified,
+    # without asking the model.
     assert verge["verdict"] == "not found"
     assert not by_n[verge["citation"]].verified  # type: ignore[index]
+
+
+def test_a_sentence_cited_for_another_reason_is_read_only_when_it_is_close_but_not_plain() -> None:
+    claim = "Google paid billions to stay the default search engine"
+    plain = "Google paid billions of dollars to stay the default search engine on phones."
+    close = "The judge asked about the deals that keep Google's search on every phone."
+    apart = "The weather in Washington was cold on the first day of the trial."
+    cosine = {plain: 0.9, close: 0.5, apart: 0.1}
+
+    def similarity(_claim: str, sentences: Sequence[str]) -> list[float]:
+        return [cosine[s] for s in sentences]
+
+    says = ScriptedLLM([json.dumps({"verdict": "supported", "sentence": 1})])
+    doubts = ScriptedLLM([json.dumps({"verdict": "not found", "sentence": 0})])
+    # Plainly the claim, or plainly not: decided in code, the model is not asked.
+    assert confirm(claim, plain, "TechCrunch", doubts, similarity)
+    assert not confirm(claim, apart, "TechCrunch", says, similarity)
+    assert not says.calls and not doubts.calls
+    # Close but not plain: the model reads it; without a model it is not taken as said.
+    assert confirm(claim, close, "TechCrunch", says, similarity) and len(says.calls) == 1
+    assert not confirm(claim, close, "TechCrunch", doubts, similarity)
+    assert not confirm(claim, close, "TechCrunch", None, similarity)
 
 
 def _hit(i: int, text: str, source: str = "Wire") -> Hit:

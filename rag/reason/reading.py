@@ -116,6 +116,21 @@ def related(claim: str, sentence: str, similarity: Similarity, *, strict: bool =
     return share >= MIN_SHARED_WORDS or similarity(claim, [sentence])[0] >= MIN_RELATED
 
 
+def confirm(
+    claim: str, sentence: str, context: str, llm: LLM | None, similarity: Similarity
+) -> bool:
+    """Whether one sentence says the claim, for a sentence an answer cites that was chosen for
+    another reason (a quote two reports are compared by, a sentence naming the answer): close
+    in words or meaning is enough; merely on the topic, it is read (code alone: not enough)."""
+    if not related(claim, sentence, similarity):
+        return False
+    if related(claim, sentence, similarity, strict=True):
+        return True
+    if llm is None:
+        return False
+    return read_claim(claim, [sentence], context, llm, similarity).verdict == SUPPORTED
+
+
 def read_agreement(
     question: str,
     topic: str,

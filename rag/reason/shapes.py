@@ -18,6 +18,7 @@ from rag.reason.reading import (
     SAME,
     SUPPORTED,
     Similarity,
+    confirm,
     read_agreement,
     read_claim,
     read_entity,
@@ -252,23 +253,28 @@ def _agreement(
     draft = Draft("agreement")
     ia, ib = side_a[reading.sentences[0]], side_b[reading.sentences[1]]
     qa, qb = a.article.sentences[ia].text, b.article.sentences[ib].text
+    first = f"{label(a.article)}: “{_clip(qa)}” [{{n}}]"
+    second = f"{label(b.article)}: “{_clip(qb)}” [{{n}}]"
+    # Citation numbers follow the order of first citation: a then b (b's is 1 when a's quote
+    # is b's too, which cannot happen across two articles).
+    yield first.format(n=1) + " "
     # A quoted sentence is marked verified only when it is about what the reports are
-    # compared on and about what the question says its report says: the model picks
+    # compared on and says what the question says its report says: the model picks
     # sentences that speak of something else, and one on the shared topic alone ("what's
     # next for OpenAI?") says nothing a reader can check.
     about = shape.topic or plan.search_text
 
     def verdict(report: Report, quote: str) -> str:
         on_topic = related(about, quote, tools.similarity, strict=True)
-        own = related(report.claim, quote, tools.similarity)
-        return SUPPORTED if on_topic and own else NOT_FOUND
+        own = on_topic and confirm(
+            report.claim, quote, label(report.article), tools.llm, tools.similarity
+        )
+        return SUPPORTED if own else NOT_FOUND
 
     va, vb = verdict(a, qa), verdict(b, qb)
     na = draft.claim(a.article, a.claim, va, ia)
     nb = draft.claim(b.article, b.claim, vb, ib)
-    first = f"{label(a.article)}: “{_clip(qa)}” [{na}]"
-    second = f"{label(b.article)}: “{_clip(qb)}” [{nb}]"
-    yield first + " "
+    first, second = first.format(n=na), second.format(n=nb)
     if shape.choices:
         draft.short = shape.choices[0] if same else shape.choices[1]
     else:
@@ -348,15 +354,18 @@ def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
         return None
     draft = Draft("entity", short=name)
     tied_ids = {r.article.id for r, _ in tied}
+    # Each report's sentence is cited in turn ([1], [2], ...): the rows stream before they
+    # are checked.
+    for at, (report, _index) in enumerate(tied, 1):
+        yield f"{label(report.article)} names {name} [{at}]. "
     for report, index in tied:
         # The sentence names the answer; it is marked as saying the report's claim only when
-        # it is about that claim too (else the table shows "does not say", the name cited).
+        # it says that claim too (else the table shows "does not say", the name cited).
         said = report.article.sentences[index].text
-        verdict = SUPPORTED if related(report.claim, said, tools.similarity) else NOT_FOUND
+        says = confirm(report.claim, said, label(report.article), tools.llm, tools.similarity)
+        verdict = SUPPORTED if says else NOT_FOUND
         n = draft.claim(report.article, report.claim, verdict, index)
-        text = f"{label(report.article)} names {name} [{n}]."
-        draft.check(text, n, verdict)
-        yield text + " "
+        draft.check(f"{label(report.article)} names {name} [{n}].", n, verdict)
     for report in reports:
         if report.article.id not in tied_ids:
             draft.claim(report.article, report.claim, NOT_FOUND)

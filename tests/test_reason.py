@@ -288,13 +288,22 @@ def test_entity_answer_leads_with_the_name_and_cites_each_report(store: Settings
 
 def test_entity_choice_is_the_models_among_code_candidates(store: Settings) -> None:
     question = "Which person did Fortune report testified that he trusted a former colleague?"
-    llm = install_scripted_llm([json.dumps({"answer": "Adam Yedidia"})])
+
+    def reply(messages: Sequence[Message]) -> str:
+        if "Claim:" in messages[-1].content:  # reading the sentence that names the answer
+            return json.dumps({"verdict": "supported", "sentence": 1})
+        return json.dumps({"answer": "Adam Yedidia"})
+
+    llm = install_scripted_llm(reply)
     answer = Pipeline(store.with_(llm="scripted")).ask(question)
     assert answer.short_answer == "Adam Yedidia"
     schema = llm.schemas[0]
     assert schema is not None
     enum = schema["properties"]["answer"]["enum"]  # type: ignore[index]
     assert "Adam Yedidia" in enum and "Fortune" not in enum  # outlets are never the answer
+    # The sentence cited for the name is marked as saying the claim because it was read so.
+    assert [c.verified for c in answer.citations] == [True]
+    assert sum("Claim:" in m[-1].content for m in llm.calls) == 1
 
 
 def test_order_comes_from_publication_dates(store: Settings) -> None:
@@ -410,7 +419,7 @@ def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(
     assert not by_n[verge["citation"]].verified  # type: ignore[index]
 
 
-def test_a_sentence_cited_for_another_reason_is_read_only_when_it_is_close_but_not_plain() -> None:
+def test_a_sentence_cited_for_another_reason_is_verified_only_when_read_as_saying_it() -> None:
     claim = "Google paid billions to stay the default search engine"
     plain = "Google paid billions of dollars to stay the default search engine on phones."
     close = "The judge asked about the deals that keep Google's search on every phone."
@@ -420,16 +429,28 @@ def test_a_sentence_cited_for_another_reason_is_read_only_when_it_is_close_but_n
     def similarity(_claim: str, sentences: Sequence[str]) -> list[float]:
         return [cosine[s] for s in sentences]
 
-    says = ScriptedLLM([json.dumps({"verdict": "supported", "sentence": 1})])
-    doubts = ScriptedLLM([json.dumps({"verdict": "not found", "sentence": 0})])
-    # Plainly the claim, or plainly not: decided in code, the model is not asked.
-    assert confirm(claim, plain, "TechCrunch", doubts, similarity)
-    assert not confirm(claim, apart, "TechCrunch", says, similarity)
-    assert not says.calls and not doubts.calls
-    # Close but not plain: the model reads it; without a model it is not taken as said.
-    assert confirm(claim, close, "TechCrunch", says, similarity) and len(says.calls) == 1
-    assert not confirm(claim, close, "TechCrunch", doubts, similarity)
+    def says() -> ScriptedLLM:
+        return ScriptedLLM([json.dumps({"verdict": "supported", "sentence": 1})])
+
+    def doubts() -> ScriptedLLM:
+        return ScriptedLLM([json.dumps({"verdict": "not found", "sentence": 0})])
+
+    # Plainly about something else: decided in code, the model is not asked.
+    model = says()
+    assert not confirm(claim, apart, "TechCrunch", model, similarity) and not model.calls
+    # On the topic, close or even plain: the model's reading decides, one call each.
+    for sentence in (plain, close):
+        model = says()
+        assert confirm(claim, sentence, "TechCrunch", model, similarity)
+        assert len(model.calls) == 1
+        assert not confirm(claim, sentence, "TechCrunch", doubts(), similarity)
+    # Without a model only a sentence close in words or meaning passes.
+    assert confirm(claim, plain, "TechCrunch", None, similarity)
     assert not confirm(claim, close, "TechCrunch", None, similarity)
+    # A question's fragment is no claim: nothing is marked as saying it, nothing is read.
+    model = says()
+    assert not confirm("Company", plain, "TechCrunch", model, similarity) and not model.calls
+    assert not confirm("Company", plain, "TechCrunch", None, similarity)
 
 
 def _hit(i: int, text: str, source: str = "Wire") -> Hit:

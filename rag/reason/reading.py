@@ -26,6 +26,8 @@ MIN_SHARED_WORDS = 0.3
 # ... and the bar for a "contradicted" verdict or a quote shown as evidence of agreement.
 STRICT_RELATED = 0.55
 STRICT_SHARED_WORDS = 0.5
+# A claim with fewer content words than this is a fragment of the question, not a claim.
+MIN_CLAIM_WORDS = 2
 # A JSON verdict is a few tokens; the cap only stops a model that will not close the object.
 READ_TOKENS = 40
 
@@ -120,14 +122,15 @@ def confirm(
     claim: str, sentence: str, context: str, llm: LLM | None, similarity: Similarity
 ) -> bool:
     """Whether one sentence says the claim, for a sentence an answer cites that was chosen for
-    another reason (a quote two reports are compared by, a sentence naming the answer): close
-    in words or meaning is enough; merely on the topic, it is read (code alone: not enough)."""
-    if not related(claim, sentence, similarity):
+    another reason (a quote two reports are compared by, a sentence naming the answer). Words
+    and meaning in common only show that it is about the claim's topic, so with a model the
+    sentence is read against the claim; without one, only a sentence close to the claim in
+    words or meaning passes. A claim of fewer than two content words ("Company") says
+    nothing a sentence could be checked against."""
+    if len(content_words(claim)) < MIN_CLAIM_WORDS or not related(claim, sentence, similarity):
         return False
-    if related(claim, sentence, similarity, strict=True):
-        return True
     if llm is None:
-        return False
+        return related(claim, sentence, similarity, strict=True)
     return read_claim(claim, [sentence], context, llm, similarity).verdict == SUPPORTED
 
 

@@ -72,6 +72,28 @@ def test_a_comparison_claim_is_cited_to_one_sentence_from_each_report(
     assert checked.text.endswith("after a concussion [1][3].")
 
 
+def test_a_marker_after_a_clause_of_its_own_vouches_for_that_clause_only(
+    similarity: Similarity,
+) -> None:
+    # The sentence as a whole is carried by [1] and [4]; [3] stands after a clause it does
+    # not say (it is about another player), so it is not marked verified.
+    clauses = (
+        "Derrick Henry did not return to the game after a head injury [1], Nathan Murphy "
+        "unveiled a new laptop at the annual event [3], and Apple unveiled a new laptop at "
+        "its annual event [4]."
+    )
+    checked = verify([clauses], SOURCES, similarity)
+    assert checked.checks[0].supported and checked.checks[0].citations == (1, 3, 4)
+    assert checked.cited == {1: True, 3: False, 4: True}
+    # The same citations closing the sentence together vouch for it together, as before.
+    together = (
+        "Derrick Henry did not return to the game after a head injury, and Apple unveiled a "
+        "new laptop at its annual event [1][4]."
+    )
+    checked = verify([together], SOURCES, similarity)
+    assert checked.checks[0].supported and checked.cited == {1: True, 4: True}
+
+
 def test_a_pair_does_not_cover_an_invented_half(similarity: Similarity) -> None:
     claim = (
         "Derrick Henry did not return to the game after a head injury, and Nathan Murphy "

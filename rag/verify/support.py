@@ -18,6 +18,8 @@ from rag.words import content_words
 PAIR_CANDIDATES = 4
 # A bare "Yes." / "No.": the direct answer to a yes/no question, standing on what follows.
 DIRECT = re.compile(r"^(?:yes|no)\b[.!]?$", re.I)
+# A run of markers standing together ("[1][2]") closes one clause.
+_MARKER_RUN = re.compile(r"(?:\s*\[\d+\])+")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,20 @@ def _find_support(
     return single
 
 
+def _clauses(raw: str) -> dict[int, tuple[str, tuple[int, ...]]]:
+    """Marker number → (the words its run of markers closes, the run's numbers), for a
+    sentence whose markers stand after two or more clauses of their own ("Google ranks
+    results [1], and was sued [2]."); empty when they all close the sentence together."""
+    runs: list[tuple[str, tuple[int, ...]]] = []
+    last = 0
+    for m in _MARKER_RUN.finditer(raw):
+        runs.append((raw[last : m.start()], tuple(int(x) for x in re.findall(r"\d+", m[0]))))
+        last = m.end()
+    if sum(1 for text, _nums in runs if content_words(text)) < 2:
+        return {}
+    return {n: (text.strip(" ,;:"), nums) for text, nums in runs for n in nums}
+
+
 def _names_missing(claim: str, cited: Sequence[SourceSentence]) -> bool:
     """Whether a name of the claim (capitalised, not its first word) is in none of them."""
     text = " ".join(f"{s.sentence.text} {_context(s)}" for s in cited).lower()
@@ -136,6 +152,7 @@ def verify(
         ok, score, reason = check_claim(claim, evidence, context, similarity, published=published)
         if ok and judge is not None and not judge.supports(claim, evidence):
             ok, reason = False, "the judge model found no support"
+        clauses = _clauses(raw)
         for n in nums:
             # A citation is verified when its sentence is supported and it adds to the
             # support (a citation to an unrelated sentence stays unverified).
@@ -146,6 +163,18 @@ def verify(
                 )[0]
                 or bool(content_words(claim) & content_words(sources[n].sentence.text))
             )
+            if alone and n in clauses:
+                # A marker after a clause of its own vouches for that clause: the sentence as
+                # a whole may be carried by its other citations.
+                clause, run = clauses[n]
+                own = [sources[m] for m in run if m in sources]
+                alone = check_claim(
+                    clause,
+                    [s.sentence.text for s in own],
+                    " ".join(_context(s) for s in own),
+                    similarity,
+                    published=_published(own),
+                )[0]
             cited[n] = cited.get(n, False) or alone
         checks.append(SentenceCheck(raw, tuple(nums), ok, score, reason))
         if ok or mode == "flag":

@@ -102,6 +102,8 @@ def test_no_stored_unit_outgrows_the_embedding_window(tmp_path: Path, model_cach
     assert article is not None and len(article.sentences) > len(raw)
     sizes = [n - 2 for n in embedder.count_tokens([s.text for s in article.sentences])]
     assert max(sizes) <= settings.chunk_max_tokens
+    # The counts kept with the article are the model's, for cut pieces and whole sentences.
+    assert [s.pieces for s in article.sentences] == sizes
     for s in article.sentences:
         assert article.text[s.start : s.end] == s.text
     # Cut pieces tile the run-on sentence: nothing but the spaces between them is lost.

@@ -240,16 +240,18 @@ def fit_window(
     sizes = [n - _SPECIAL_TOKENS for n in count_tokens([s.text for s in sentences])]
     if all(n <= max_pieces for n in sizes):
         return tuple(replace(s, pieces=n) for s, n in zip(sentences, sizes, strict=True))
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, int]] = []  # (start, end, wordpieces; -1: a cut, not counted)
     for sentence, size in zip(sentences, sizes, strict=True):
         if size <= max_pieces:
-            spans.append((sentence.start, sentence.end))
+            spans.append((sentence.start, sentence.end, size))
         else:
-            spans.extend(_fit(text, sentence.start, sentence.end, size, count_tokens, max_pieces))
-    sizes = [n - _SPECIAL_TOKENS for n in count_tokens([text[a:b] for a, b in spans])]
+            cut = _fit(text, sentence.start, sentence.end, size, count_tokens, max_pieces)
+            spans.extend((a, b, -1) for a, b in cut)
+    # Only the cuts are counted again: the other sentences' counts are the ones above.
+    recount = iter(count_tokens([text[a:b] for a, b, n in spans if n < 0]))
     return tuple(
-        Sentence(i, a, b, text[a:b], n)
-        for i, ((a, b), n) in enumerate(zip(spans, sizes, strict=True))
+        Sentence(i, a, b, text[a:b], n if n >= 0 else next(recount) - _SPECIAL_TOKENS)
+        for i, (a, b, n) in enumerate(spans)
     )
 
 

@@ -167,12 +167,13 @@ class LexicalIndex:
                 # Wordpieces and terms were counted and stemmed at ingest; articles stored
                 # before counts were kept are counted now.
                 uncounted = [a for a in articles if any(s.pieces < 0 for s in a.sentences)]
-                texts = [s.text for a in uncounted for s in a.sentences]
-                counts = np.array(self.embedder.count_tokens(texts), dtype=np.int64) - 2
-                pos = 0
-                for a in uncounted:
-                    loaded[a.id].sizes = counts[pos : pos + len(a.sentences)]
-                    pos += len(a.sentences)
+                if uncounted:
+                    texts = [s.text for a in uncounted for s in a.sentences]
+                    counts = np.array(self.embedder.count_tokens(texts), dtype=np.int64) - 2
+                    pos = 0
+                    for a in uncounted:
+                        loaded[a.id].sizes = counts[pos : pos + len(a.sentences)]
+                        pos += len(a.sentences)
                 stored = self.store.terms.terms_of(
                     "sentence", [(a.id, a.content_hash) for a in articles]
                 )

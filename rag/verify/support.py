@@ -102,7 +102,7 @@ def _clauses(raw: str) -> dict[int, tuple[str, tuple[int, ...]]]:
     runs: list[tuple[str, tuple[int, ...]]] = []
     last = 0
     for m in _MARKER_RUN.finditer(raw):
-        runs.append((raw[last : m.start()], tuple(int(x) for x in re.findall(r"\d+", m[0]))))
+        runs.append((raw[last : m.start()], tuple(markers_in(m[0]))))
         last = m.end()
     if sum(1 for text, _nums in runs if content_words(text)) < 2:
         return {}

@@ -201,8 +201,10 @@ def test_claims_yes_when_every_named_report_states_its_claim(store: Settings) ->
     assert "persuaded Adam Yedidia" in by_n[fortune["citation"]].text  # type: ignore[index]
     assert "grew faster" in by_n[verge["citation"]].text  # type: ignore[index]
     assert all(c.verified for c in answer.citations)
-    # Every reading was one constrained call: a JSON schema with the allowed verdicts.
-    assert len(llm.schemas) == 2
+    # Every reading was one constrained call: a JSON schema with the allowed verdicts; each
+    # cited sentence was read a second time alone (a schema over one sentence).
+    assert len(llm.schemas) == 4
+    assert [s["properties"]["sentence"]["maximum"] for s in llm.schemas[2:]] == [1, 1]  # type: ignore[index]
     for schema in llm.schemas:
         assert schema is not None
         assert schema["properties"]["verdict"]["enum"] == [  # type: ignore[index]
@@ -214,6 +216,72 @@ def test_claims_yes_when_every_named_report_states_its_claim(store: Settings) ->
     data = answer.to_json()
     assert data["claims"][0]["report"]["outlet"] == "Fortune"
     assert data["claims"][0]["report"]["published_at"].startswith("2023-10-04")
+
+
+def test_a_cited_sentence_read_alone_as_not_saying_its_claim_is_unverified(
+    store: Settings,
+) -> None:
+    """The five-sentence verdict stands (and with it the short answer), but the sentence it
+    cites is marked verified only when a reading of that sentence alone agrees."""
+    verdicts = {
+        "persuaded": ("supported", "persuaded Adam Yedidia"),
+        "grew faster": ("supported", "grew faster than he could manage"),
+    }
+    first_reading = _reader(verdicts)
+
+    def reply(messages: Sequence[Message]) -> str:
+        prompt = messages[-1].content
+        alone = "[1]" in prompt and "[2]" not in prompt
+        if alone and "grew faster" in prompt.split("Claim:", 1)[-1]:
+            return json.dumps({"verdict": "not found", "sentence": 0})
+        return first_reading(messages)
+
+    install_scripted_llm(reply)
+    answer = Pipeline(store.with_(llm="scripted")).ask(CLAIMS_Q)
+    assert answer.short_answer == "Yes"
+    fortune, verge = _row(answer, "Fortune"), _row(answer, "The Verge")
+    assert fortune["verdict"] == verge["verdict"] == "supported"
+    by_n = {c.n: c for c in answer.citations}
+    assert by_n[fortune["citation"]].verified  # type: ignore[index]
+    assert not by_n[verge["citation"]].verified  # type: ignore[index]
+    checks = {c.text.split(" (")[0]: c for c in answer.verification}
+    assert checks["Fortune"].supported and not checks["The Verge"].supported
+    assert "read alone" in checks["The Verge"].reason
+
+
+@pytest.fixture(scope="module")
+def dated_store(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Settings:
+    return ingested(tmp_path_factory, model_cache, [DATA.with_name("reason_dated.jsonl")], 2)
+
+
+def test_the_report_a_question_dates_is_the_one_published_then(dated_store: Settings) -> None:
+    # The 4 October report's words are closer to the claim; the question dates the other one.
+    question = (
+        "Did the Fortune report published on October 11, 2023 say that prosecutors told "
+        "jurors Bankman-Fried took customer deposits from FTX?"
+    )
+    reports = Pipeline(dated_store).reports(question)
+    assert len(reports) == 1 and reports[0] is not None
+    assert reports[0].article.title == "Ellison testifies against Bankman-Fried"
+    assert reports[0].off_date == ""
+
+
+def test_an_answer_says_when_no_report_is_from_the_date_asked(dated_store: Settings) -> None:
+    question = (
+        "Did the Fortune report published on October 4, 2024 say that prosecutors told "
+        "jurors Bankman-Fried took customer deposits from FTX?"
+    )
+    install_scripted_llm(_reader({"customer deposits": ("supported", "took customer deposits")}))
+    answer = Pipeline(dated_store.with_(llm="scripted")).ask(question)
+    assert answer.shape == "claims"
+    assert (
+        "No stored Fortune report from the question's date (on October 4, 2024) matches; the "
+        "one read is Fortune (4 October 2023)." in answer.answer
+    )
+    # A date without a year is read against today, which an archive of old news may not
+    # mean: no such note for it.
+    undated = Pipeline(dated_store).reports(question.replace(", 2024", ""))
+    assert undated[0] is not None and undated[0].off_date == ""
 
 
 def test_claims_no_names_the_report_that_does_not_say_it(store: Settings) -> None:

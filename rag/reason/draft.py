@@ -34,14 +34,20 @@ class Draft:
         return len(self._cited)
 
     def claim(
-        self, article: Article, claim: str, verdict: str, index: int | None = None
+        self,
+        article: Article,
+        claim: str,
+        verdict: str,
+        index: int | None = None,
+        confirmed: bool = True,
     ) -> int | None:
         """Record what one report says on a claim; returns the citation number of the
-        deciding sentence (verified unless the verdict is "not found"), if one was given."""
+        deciding sentence (verified unless the verdict is "not found" or a second reading of
+        the sentence alone did not confirm it), if one was given."""
         n = None
         sentence = ""
         if index is not None:
-            n = self.cite(article, index, verified=verdict != "not found")
+            n = self.cite(article, index, verified=confirmed and verdict != "not found")
             sentence = article.sentences[index].text
         self.claims.append(
             ReportClaim(
@@ -57,11 +63,24 @@ class Draft:
         )
         return n
 
-    def check(self, text: str, n: int | None, verdict: str) -> str:
+    def unconfirm(self, n: int) -> None:
+        """Mark citation [n] unverified: a second reading of its sentence did not agree."""
+        article, index, _ = self._cited[n - 1]
+        self._cited[n - 1] = (article, index, False)
+
+    def check(self, text: str, n: int | None, verdict: str, confirmed: bool = True) -> str:
         """Record an answer sentence citing [n]: supported when the report says the claim or
-        its opposite there. Returns the text."""
-        ok = n is not None and verdict in ("supported", "contradicted")
-        reason = "" if ok else "no sentence of this report says it"
+        its opposite there (and a second reading, where one was made, agreed). Returns the
+        text."""
+        said = n is not None and verdict in ("supported", "contradicted")
+        ok = said and confirmed
+        reason = (
+            ""
+            if ok
+            else "read alone, the cited sentence does not say it"
+            if said
+            else "no sentence of this report says it"
+        )
         self.checks.append(SentenceCheck(text, (n,) if n else (), ok, 1.0 if ok else 0.0, reason))
         return text
 

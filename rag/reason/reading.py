@@ -119,19 +119,25 @@ def related(claim: str, sentence: str, similarity: Similarity, *, strict: bool =
 
 
 def confirm(
-    claim: str, sentence: str, context: str, llm: LLM | None, similarity: Similarity
+    claim: str,
+    sentence: str,
+    context: str,
+    llm: LLM | None,
+    similarity: Similarity,
+    verdict: str = SUPPORTED,
 ) -> bool:
     """Whether one sentence says the claim, for a sentence an answer cites that was chosen for
     another reason (a quote two reports are compared by, a sentence naming the answer). Words
     and meaning in common only show that it is about the claim's topic, so with a model the
     sentence is read against the claim; without one, only a sentence close to the claim in
     words or meaning passes. A claim of fewer than two content words ("Company") says
-    nothing a sentence could be checked against."""
+    nothing a sentence could be checked against. `verdict` CONTRADICTED asks whether the
+    sentence says the claim's opposite instead."""
     if len(content_words(claim)) < MIN_CLAIM_WORDS or not related(claim, sentence, similarity):
         return False
     if llm is None:
-        return related(claim, sentence, similarity, strict=True)
-    return read_claim(claim, [sentence], context, llm, similarity).verdict == SUPPORTED
+        return verdict == SUPPORTED and related(claim, sentence, similarity, strict=True)
+    return read_claim(claim, [sentence], context, llm, similarity).verdict == verdict
 
 
 def read_agreement(

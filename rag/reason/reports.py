@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import pairwise
 
 from rag.question import QueryPlan, SubQuery
 from rag.question.shape import WORD
+from rag.question.types import FAR_FUTURE, FAR_PAST, DateRange
 from rag.types import Article, Hit
 
 # Sentences of a report a reading job sees: enough to hold a paraphrase of the claim, few
@@ -19,7 +21,9 @@ READ_SENTENCES = 5
 CANDIDATES_PER_REPORT = 3
 
 RankSentences = Callable[[str, Sequence[str]], list[tuple[int, float]]]
-SearchHop = Callable[[SubQuery], list[Hit]]
+# A search for one report: the hop's words within its outlet; with True, its dates are hard
+# filters (only articles published then), else boosts.
+SearchHop = Callable[[SubQuery, bool], list[Hit]]
 ArticleOf = Callable[[str], Article | None]
 
 
@@ -31,6 +35,10 @@ class Report:
     claim: str
     ranked: tuple[int, ...]  # every sentence's index, best for the claim first
     score: float  # the best sentence's cosine to the claim
+    # When the question dates this report and no stored report of its outlet from then was
+    # found: the question's words for when ("on November 6, 2024"); the article is the
+    # closest match from another time.
+    off_date: str = ""
 
     @property
     def sentences(self) -> tuple[int, ...]:
@@ -84,6 +92,8 @@ _TOGETHER = re.compile(
     r"|,?\s*\bwithout\s+(?:mentioning|discussing|addressing|referencing|noting|any\s+mention)\b.*$",
     re.I,
 )
+# Words that say when a report came out, after a word that may name it ("report published").
+_WHEN_PUBLISHED = re.compile(r"(?:published|posted|released|dated|written)\b", re.I)
 # What is left of a joint to the next report's clause ("..., while the").
 _JOINT = re.compile(r"[,;]?\s*\b(?:while|whereas|and|but|as|with|than)?\s*(?:the|a|an)?\s*$", re.I)
 
@@ -105,6 +115,8 @@ def claim_text(hop: str, outlets: Sequence[str]) -> str:
         flags=re.I,
     )
     for m in _REPORTING.finditer(text):
+        if _WHEN_PUBLISHED.match(text, m.end()):
+            continue  # "the OUTLET report published on X says ...": "report" names the report
         head = text[: m.start()]
         # The verb ends a frame ("the OUTLET article suggest") only when the frame holds no
         # words of its own beyond a few (the claim's own "reported" is no frame).
@@ -155,10 +167,21 @@ def find_reports(
         claim = claim_text(part, plan.sources)
         pool = [h for h in hits if outlet is None or h.chunk.source == outlet]
         if outlet is not None and not pool:
-            pool = search_hop(SubQuery(hop.text, (outlet,), hop.dates))
+            pool = search_hop(SubQuery(hop.text, (outlet,), hop.dates), False)
         pool = [h for h in pool if h.chunk.article_id not in used]
-        if hop.dates:  # the report the question dates, where it says when
-            pool.sort(key=lambda h: not _dated_within(h, hop))
+        off_date = ""
+        when = tuple(d for d in hop.dates if _is_report_date(d))
+        if when:
+            # "The TechCrunch report published on October 6" is one published then: where
+            # the outlet has one on the question's words, only those are candidates.
+            dated = [h for h in pool if _dated_within(h, when)]
+            if not dated and outlet is not None:
+                found = search_hop(SubQuery(hop.text, (outlet,), when), True)
+                dated = [h for h in found if h.chunk.article_id not in used]
+            if dated:
+                pool = dated
+            else:
+                off_date = "; ".join(d.phrase for d in when if _YEAR.search(d.phrase))
         best: Report | None = None
         seen: set[str] = set()
         for h in pool:
@@ -176,7 +199,7 @@ def find_reports(
             # Retrieval's order decides near-ties: it saw the whole question.
             score = ranked[0][1] - 0.02 * len(seen)
             if best is None or score > best.score:
-                best = Report(article, claim, tuple(i for i, _ in ranked), score)
+                best = Report(article, claim, tuple(i for i, _ in ranked), score, off_date)
         if best is not None:
             used.add(best.article.id)
         out.append(best)
@@ -218,6 +241,20 @@ def _cut_at_outlets(text: str, outlets: Sequence[str]) -> list[str]:
     return parts
 
 
-def _dated_within(hit: Hit, hop: SubQuery) -> bool:
+def _dated_within(hit: Hit, dates: Sequence[DateRange]) -> bool:
     when = hit.chunk.published_at
-    return when is not None and any(d.contains(when) for d in hop.dates)
+    return when is not None and any(d.contains(when) for d in dates)
+
+
+# A year written out: a date without one is resolved against today, which an archive of
+# older news may not mean, so no answer says such a date was missed.
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# Longer than this, a span dates what a report is about ("from 1905 to 1913"), not the report.
+REPORT_SPAN = timedelta(days=92)
+
+
+def _is_report_date(d: DateRange) -> bool:
+    """Whether a date of a hop says when its report was published: a day, a month, or one
+    side open ("before October 22, 2023"), not a year or an era the report is about."""
+    open_side = d.start <= FAR_PAST or d.end >= FAR_FUTURE
+    return (open_side and d.relation in ("before", "after")) or d.end - d.start <= REPORT_SPAN

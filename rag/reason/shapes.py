@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rag.llm import LLM
 from rag.question import Filters, QueryPlan, SubQuery, plan_query
 from rag.question.shape import QuestionShape
+from rag.question.types import FAR_FUTURE, FAR_PAST
 from rag.reason.draft import Draft, label
 from rag.reason.entities import entity_candidates, sentences_naming
 from rag.reason.reading import (
@@ -107,8 +109,17 @@ def _tools(
 ) -> Tools:
     known = store.cached_sources()
 
-    def search_hop(hop: SubQuery) -> list[Hit]:
-        sub = plan_query(hop.text, known, filters=Filters(sources=hop.sources))
+    def search_hop(hop: SubQuery, dated: bool) -> list[Hit]:
+        filters = Filters(sources=hop.sources)
+        if dated and hop.dates:
+            start = min(d.start for d in hop.dates)
+            end = max(d.end for d in hop.dates)
+            filters = Filters(
+                since=start if start > FAR_PAST else None,
+                until=end - timedelta(microseconds=1) if end < FAR_FUTURE else None,
+                sources=hop.sources,
+            )
+        sub = plan_query(hop.text, known, filters=filters)
         return retriever.search(sub, k=CANDIDATES_PER_REPORT, unit="passage")
 
     return Tools(
@@ -151,13 +162,27 @@ def reason(plan: QueryPlan, shape: QuestionShape, hits: Sequence[Hit], tools: To
     if missing:
         return Missing(f"no stored {missing[0]} report matches what the question says of it")
     found = [r for r in reports if r is not None]
+    outcome: Outcome = None
     if shape.kind == "order":
-        return _order(found, shape.relation)
-    if shape.kind == "agreement" and tools.llm is not None and len(found) >= 2:
+        outcome = _order(found, shape.relation)
+    elif shape.kind == "agreement" and tools.llm is not None and len(found) >= 2:
         outcome = yield from _agreement(plan, shape, found, tools)
-        if outcome is not None:
-            return outcome
-    return (yield from _claims(found, tools))
+    if outcome is None and shape.kind != "order":
+        outcome = yield from _claims(found, tools)
+    if isinstance(outcome, Draft):
+        outcome.lines.extend(_date_notes(found))
+    return outcome
+
+
+def _date_notes(reports: Sequence[Report]) -> list[str]:
+    """A line per report the question dates that the store holds none of from then: the
+    answer reads the closest report from another time, and says so."""
+    return [
+        f"No stored {r.article.source} report from the question's date ({r.off_date}) matches;"
+        f" the one read is {label(r.article)}."
+        for r in reports
+        if r.off_date
+    ]
 
 
 def _slot_name(plan: QueryPlan, i: int) -> str:
@@ -177,6 +202,7 @@ def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
     draft = Draft("claims")
     verdicts: list[str] = []
     rows: list[str] = []
+    cited: list[tuple[Report, int | None, int | None]] = []  # (report, sentence, [n])
     streamed = 0
     for report in reports:
         who = label(report.article)
@@ -193,9 +219,9 @@ def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
             index = None
         n = draft.claim(report.article, report.claim, verdict, index)
         text = row.format(n=n) if n else row
-        draft.check(text, n, verdict)
         verdicts.append(verdict)
         rows.append(text)
+        cited.append((report, index, n))
         if n is not None:  # rows wait for the first that cites: it may never come
             yield " ".join(rows[streamed:]) + " "
             streamed = len(rows)
@@ -203,6 +229,20 @@ def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
         # No report says the claim or its opposite: there is nothing to cite for a "No"
         # either, so the composed answer (or "the articles do not say") is given instead.
         return None
+    # A verdict read from five sentences may rest on one that is only on the claim's topic:
+    # its sentence is marked verified only when a reading of it alone gives the same verdict
+    # (after every row has streamed). The verdicts stand: the five-sentence reading is the
+    # better judge of what the report says (experiments.md), the second only of what the one
+    # cited sentence says.
+    for text, verdict, (report, index, n) in zip(rows, verdicts, cited, strict=True):
+        confirmed = True
+        if n is not None and index is not None and tools.llm is not None:
+            said = report.article.sentences[index].text
+            who = label(report.article)
+            confirmed = confirm(report.claim, said, who, tools.llm, tools.similarity, verdict)
+            if not confirmed:
+                draft.unconfirm(n)
+        draft.check(text, n, verdict, confirmed)
     draft.short = "Yes" if all(v == SUPPORTED for v in verdicts) else "No"
     conflict = _conflict(reports, verdicts)
     lead = f"{draft.short}."
@@ -369,7 +409,7 @@ def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
     for report in reports:
         if report.article.id not in tied_ids:
             draft.claim(report.article, report.claim, NOT_FOUND)
-    draft.lines = [f"{name}.", *[c.text for c in draft.checks]]
+    draft.lines = [f"{name}.", *[c.text for c in draft.checks], *_date_notes(reports)]
     return draft
 
 

@@ -74,3 +74,97 @@ def test_a_groups_stored_terms_come_back_for_its_current_version_only(tmp_path: 
     held = index.terms_of("sentence", [("a", "v1"), ("gone", "v1")])
     assert held == {"a": [" ".join(terms(s)) for s in said]}
     assert index.terms_of("sentence", [("a", "v0")]) == {}
+
+
+# ----------------------------------------------------------------------------- fast top-k
+
+
+def _fts5(index: TermIndex, kind: str, words: list[str], k: int) -> list[str]:
+    """The same search answered by SQLite FTS5 alone (the fast index switched off)."""
+    index._topk_failed = True
+    try:
+        return [f.key for f in index.search(kind, words, k)]
+    finally:
+        index._topk_failed = False
+
+
+def test_the_fast_index_ranks_as_fts5_and_follows_every_write(tmp_path: Path) -> None:
+    path = tmp_path / "lex.sqlite"
+    index = TermIndex(path)
+    texts = {
+        "a": "Port workers strike over pay in the northern harbor",
+        "b": "Harbor strike ends as port workers accept pay deal",
+        "c": "Rail workers vote on a strike",
+        "d": "Central bank holds interest rates",
+    }
+    index.put([_group(g, "v1", t) for g, t in texts.items()])
+    question = terms("port workers strike pay harbor")
+    fast = [f.key for f in index.search("chunk", question, 3)]
+    assert (path.with_suffix(".tantivy") / "chunk").is_dir()  # it answered, not FTS5
+    assert fast == _fts5(index, "chunk", question, 3) and fast[0] in ("a:0", "b:0")
+    # A write by another process (another TermIndex on the file) is seen at the next search,
+    # and so is a removal; the new version replaces the old.
+    other = TermIndex(path)
+    other.put([_group("e", "v1", "Port strike port strike harbor workers pay pay")])
+    other.remove("a")
+    other.put([_group("b", "v2", "Bank rates hold")])
+    other.remove("b", keep="v2")  # as the store does once the new version is committed
+    after = [f.key for f in index.search("chunk", question, 5)]
+    assert "e:0" in after and "a:0" not in after and "b:0" not in after
+    assert after == _fts5(index, "chunk", question, 5)
+
+
+def test_a_replayed_change_log_adds_nothing_twice(tmp_path: Path) -> None:
+    """A crash after the fast index committed and before it noted how far it got replays
+    the changes: each document is removed before it is added again."""
+    index = TermIndex(tmp_path / "lex.sqlite")
+    index.put([_group("a", "v1", "Port strike ends"), _group("b", "v1", "Port reopens")])
+    assert len(index.search("chunk", terms("port"), 10)) == 2
+    index.put([_group("c", "v1", "Port strike spreads")])
+    applied = index.topk.path / "applied"
+    noted = applied.read_text()
+    assert len(index.search("chunk", terms("port"), 10)) == 3
+    applied.write_text(noted)  # as if the process died before writing it
+    with index._lock:
+        index._db.execute("INSERT INTO changes (doc) SELECT rowid FROM docs")  # replay all
+    keys = [f.key for f in index.search("chunk", terms("port"), 10)]
+    assert sorted(keys) == ["a:0", "b:0", "c:0"]
+
+
+def test_searches_fall_back_to_fts5_while_another_process_writes_the_fast_index(
+    tmp_path: Path,
+) -> None:
+    import tantivy
+
+    index = TermIndex(tmp_path / "lex.sqlite")
+    index.put([_group("a", "v1", "Port strike ends")])
+    assert [f.key for f in index.search("chunk", terms("port"), 5)] == ["a:0"]
+    index.put([_group("b", "v1", "Port strike spreads")])
+    # Another process holds the writer: this one cannot catch up, and SQLite answers.
+    held = tantivy.Index.open(str(index.topk.path / "chunk")).writer(15_000_000, 1)
+    assert not index.sync_fast()
+    assert {f.key for f in index.search("chunk", terms("port"), 5)} == {"a:0", "b:0"}
+    del held
+    assert index.sync_fast()
+    assert {f.key for f in index.search("chunk", terms("port"), 5)} == {"a:0", "b:0"}
+
+
+def test_a_new_store_file_rebuilds_the_fast_index_and_a_damaged_one_is_bypassed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "lex.sqlite"
+    first = TermIndex(path)
+    first.put([_group("old", "v1", "Port strike ends")])
+    assert [f.key for f in first.search("chunk", terms("port"), 5)] == ["old:0"]
+    first.close()
+    for leftover in tmp_path.glob("lex.sqlite*"):
+        leftover.unlink()
+    second = TermIndex(path)  # a new store beside the old fast index: rebuilt, not reused
+    second.put([_group("new", "v1", "Port reopens")])
+    assert [f.key for f in second.search("chunk", terms("port"), 5)] == ["new:0"]
+    second.close()
+    (path.with_suffix(".tantivy") / "chunk" / "meta.json").write_text("not json")
+    third = TermIndex(path)
+    third.put([_group("more", "v1", "Port strike spreads")])
+    assert {f.key for f in third.search("chunk", terms("port"), 5)} == {"new:0", "more:0"}
+    assert third._topk_failed

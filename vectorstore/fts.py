@@ -4,12 +4,18 @@ call one transaction. Nothing is rebuilt when a process starts: a search reads t
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from vectorstore.topk import LOG_SCHEMA, Progress, TopK
+
+log = logging.getLogger("dateline.store")
 
 # The two kinds of document, each its own FTS5 table (own statistics, own BM25).
 KINDS = ("chunk", "sentence")
@@ -79,6 +85,11 @@ class TermIndex:
                 "NULL, len INTEGER NOT NULL)"
             )
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            for sql in LOG_SCHEMA:
+                self._db.execute(sql)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,)
+            )
             for kind in KINDS:
                 self._db.execute(
                     f"CREATE VIRTUAL TABLE IF NOT EXISTS terms_{kind} USING fts5(terms, "
@@ -89,6 +100,9 @@ class TermIndex:
                     f"terms_{kind}, row)"
                 )
             self._db.execute("COMMIT")
+        store_id = self.get_meta("store_id") or ""
+        self.topk = TopK(path.with_suffix(".tantivy"), KINDS, store_id)
+        self._topk_failed = False
 
     def close(self) -> None:
         with self._lock:
@@ -197,6 +211,9 @@ class TermIndex:
         unique = list(dict.fromkeys(t for t in terms if t))
         if not unique or k <= 0:
             return []
+        fast = self._fast_search(kind, unique, k, sources, since, until)
+        if fast is not None:
+            return fast
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
         if sources is None and since is None and until is None:
             return self._search_all(kind, match, k)
@@ -219,6 +236,51 @@ class TermIndex:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [Found(key, group, int(pos), -float(s)) for key, group, pos, s in rows]
+
+    def sync_fast(self, progress: Progress | None = None) -> bool:
+        """Bring the fast top-k index up to date with this file (False: another process is
+        doing it, or it failed and searches use FTS5)."""
+        if self._topk_failed:
+            return False
+        try:
+            with self._lock:
+                return self.topk.sync(self._db, progress)
+        except Exception as exc:  # the index on disk is damaged or unreadable
+            self._topk_failed = True
+            log.error(
+                "the fast lexical index at %s failed (%s); searching SQLite instead, which is "
+                "slower on a large archive. Delete that folder to have it rebuilt.",
+                self.topk.path,
+                " ".join(str(exc).split())[:300],
+            )
+            return False
+
+    def _fast_search(
+        self,
+        kind: str,
+        terms: list[str],
+        k: int,
+        sources: Sequence[str] | None,
+        since: float | None,
+        until: float | None,
+    ) -> list[Found] | None:
+        """The k best from the fast index, or None when it cannot answer now."""
+        if not self.sync_fast():
+            return None
+        with self._lock:
+            best = self.topk.search(kind, terms, k, sources=sources, since=since, until=until)
+            if not best:
+                return []
+            docs = {
+                rowid: (key, group, pos)
+                for rowid, key, group, pos in self._db.execute(
+                    f"SELECT rowid, key, grp, pos FROM docs WHERE rowid IN "
+                    f"({','.join('?' * len(best))})",
+                    [r for r, _ in best],
+                )
+            }
+        # A document deleted since the sync is left out, as SQLite no longer holds it.
+        return [Found(*docs[r][:2], int(docs[r][2]), s) for r, s in best if r in docs]
 
     def _search_all(self, kind: str, match: str, k: int) -> list[Found]:
         """An unfiltered search: the k best rows first, then only their documents (joining

@@ -135,12 +135,13 @@ class ChromaCollection:
             self._c.delete(where=where)
 
     def query(self, vector: Any, k: int, where: Where | None = None) -> list[Record]:
-        n = self.count()
-        if n == 0 or k <= 0:
+        if k <= 0:
             return []
+        # Chroma returns what it holds when asked for more (nothing from an empty collection),
+        # so no count first: it was one more call to the store per search.
         kwargs: dict[str, Any] = {
             "query_embeddings": [list(map(float, vector))],
-            "n_results": min(k, n),
+            "n_results": k,
             "include": ["metadatas", "documents", "distances"],
         }
         if where:

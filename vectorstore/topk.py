@@ -19,6 +19,10 @@ log = logging.getLogger("dateline.store")
 
 # Rows of the change log (or documents, on a first build) handled per SQL read.
 BATCH = 5000
+# A first build logs its progress every this many documents.
+LOG_EVERY = 500_000
+# More changes pending than the store's documents divided by this: rebuild from the store.
+REBUILD_SHARE = 4
 # The writer's memory: small writes (an ingest's articles) never need more.
 WRITER_HEAP = 64_000_000
 # SQL run once on the SQLite side: the change log and the triggers that keep it.
@@ -106,8 +110,11 @@ class TopK:
             except ValueError:  # another process holds a writer: it is catching up
                 return False
             try:
-                if applied is None:
-                    self._build(db, writers, progress)
+                held = db.execute("SELECT coalesce(sum(n), 0) FROM totals").fetchone()[0]
+                if applied is None or last - applied > max(BATCH, held // REBUILD_SHARE):
+                    # Past a share of the store, one pass over it beats a removal and an
+                    # addition per document touched (a first build, a large ingest).
+                    self._build(db, writers, progress, first=applied is None)
                 else:
                     self._apply(db, writers, applied, last)
                 for writer in writers.values():
@@ -132,14 +139,23 @@ class TopK:
         self._loaded = applied
 
     def _build(
-        self, db: sqlite3.Connection, writers: dict[str, Any], progress: Progress | None
+        self,
+        db: sqlite3.Connection,
+        writers: dict[str, Any],
+        progress: Progress | None,
+        *,
+        first: bool,
     ) -> None:
         """Every document SQLite holds, after removing whatever the indexes held."""
-        total = db.execute("SELECT count(*) FROM docs").fetchone()[0]
-        log.warning(
-            "building the fast lexical index from %d stored documents (once for this store)",
-            total,
-        )
+        total = db.execute("SELECT coalesce(sum(n), 0) FROM totals").fetchone()[0]
+        if first:  # a store from before the fast index, or one whose index was deleted
+            log.warning(
+                "building the fast lexical index from %d stored documents (once for this "
+                "store; about 1 s per 100,000)",
+                total,
+            )
+        else:
+            log.info("rebuilding the fast lexical index from %d stored documents", total)
         done = 0
         for kind, writer in writers.items():
             writer.delete_all_documents()
@@ -149,6 +165,8 @@ class TopK:
                 done += len(rows)
                 if progress is not None:
                     progress(done, total)
+                elif first and done % LOG_EVERY < len(rows):
+                    log.warning("fast lexical index: %d of %d documents", done, total)
 
     def _apply(
         self, db: sqlite3.Connection, writers: dict[str, Any], applied: int, last: int

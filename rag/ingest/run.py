@@ -201,6 +201,9 @@ def _store_cleaned(
             progress("split", n, len(changed))
     if todo:
         _write_new(todo, stored, settings, store, report, progress)
+        # The search side of the lexical index catches up now, while ingest is what the user
+        # waits for, not at the next question.
+        store.settle()
 
 
 def _write_new(

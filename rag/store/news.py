@@ -123,6 +123,11 @@ class NewsStore:
 
     # ----- the lexical index -------------------------------------------------------------
 
+    def settle(self) -> None:
+        """Bring the lexical index's fast search up to date with what was just written (a
+        search would otherwise do it first)."""
+        self.terms.sync_fast()
+
     def sync_terms(self) -> int:
         """Bring the lexical index up to date with the committed articles when a write it did
         not see happened (another machine, a killed writer, a store from before the index):

@@ -99,10 +99,16 @@ class TermIndex:
                     f"CREATE VIRTUAL TABLE IF NOT EXISTS vocab_{kind} USING fts5vocab("
                     f"terms_{kind}, row)"
                 )
+            empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM docs)").fetchone()[0]
+            seq = self._db.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
             self._db.execute("COMMIT")
         store_id = self.get_meta("store_id") or ""
         self.topk = TopK(path.with_suffix(".tantivy"), KINDS, store_id)
         self._topk_failed = False
+        if empty:
+            # Nothing to build from: the fast index starts empty and follows the change log
+            # (only a store that already holds documents is built from them, once).
+            self.topk.start_empty(seq)
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -91,6 +92,16 @@ class TopK:
         tmp = self.path / "applied.tmp"
         tmp.write_text(f"{self.store_id} {seq}\n")
         os.replace(tmp, self.path / "applied")
+
+    def start_empty(self, seq: int) -> None:
+        """For a store with no documents: nothing to build, follow the log from `seq`."""
+        with self._lock:
+            if self._applied() is None:
+                # What an index left here holds belongs to another store (or to none).
+                for kind in self.kinds:
+                    shutil.rmtree(self.path / kind, ignore_errors=True)
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._set_applied(seq)
 
     # ----- keeping up ------------------------------------------------------------------------
 

@@ -275,18 +275,7 @@ class TermIndex:
             return None
         with self._lock:
             best = self.topk.search(kind, terms, k, sources=sources, since=since, until=until)
-            if not best:
-                return []
-            docs = {
-                rowid: (key, group, pos)
-                for rowid, key, group, pos in self._db.execute(
-                    f"SELECT rowid, key, grp, pos FROM docs WHERE rowid IN "
-                    f"({','.join('?' * len(best))})",
-                    [r for r, _ in best],
-                )
-            }
-        # A document deleted since the sync is left out, as SQLite no longer holds it.
-        return [Found(*docs[r][:2], int(docs[r][2]), s) for r, s in best if r in docs]
+            return self._found(best)
 
     def _search_all(self, kind: str, match: str, k: int) -> list[Found]:
         """An unfiltered search: the k best rows first, then only their documents (joining
@@ -297,19 +286,23 @@ class TermIndex:
                 "MATCH ? ORDER BY s LIMIT ?",
                 (match, k),
             ).fetchall()
-            if not best:
-                return []
-            docs = {
-                rowid: (key, group, pos)
-                for rowid, key, group, pos in self._db.execute(
-                    f"SELECT rowid, key, grp, pos FROM docs WHERE rowid IN "
-                    f"({','.join('?' * len(best))})",
-                    [r[0] for r in best],
-                )
-            }
-        return [
-            Found(docs[r][0], docs[r][1], int(docs[r][2]), -float(s)) for r, s in best if r in docs
-        ]
+            # FTS5's bm25() is lower for better matches.
+            return self._found([(rowid, -float(s)) for rowid, s in best])
+
+    def _found(self, best: Sequence[tuple[int, float]]) -> list[Found]:
+        """The documents of (rowid, score) pairs, in their order; a row SQLite no longer
+        holds (deleted since the fast index's sync) is left out. Call with the lock held."""
+        if not best:
+            return []
+        docs = {
+            rowid: (key, group, pos)
+            for rowid, key, group, pos in self._db.execute(
+                f"SELECT rowid, key, grp, pos FROM docs WHERE rowid IN "
+                f"({','.join('?' * len(best))})",
+                [r for r, _ in best],
+            )
+        }
+        return [Found(*docs[r][:2], int(docs[r][2]), s) for r, s in best if r in docs]
 
     def terms_of(self, kind: str, versions: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
         """The stored terms of these (group, version)s' documents of a kind, joined by spaces,

@@ -14,6 +14,7 @@ from rag.question.types import (
     QueryPlan,
     ReportAnchor,
     SubQuery,
+    span_bounds,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "plan_query",
     "question_shape",
     "report_anchors",
+    "span_bounds",
 ]

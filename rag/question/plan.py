@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from rag.clock import aware
 from rag.errors import InputError
@@ -13,7 +13,7 @@ from rag.question.dates import date_mentions
 from rag.question.hops import split_hops
 from rag.question.outlets import absent_outlets, outlet_mentions
 from rag.question.shape import WORD, answer_shape, question_shape
-from rag.question.types import FAR_FUTURE, FAR_PAST, DateRange, Filters, QueryPlan
+from rag.question.types import DateRange, Filters, QueryPlan, span_bounds
 
 
 def _search_text(question: str, dates: list[tuple[int, int, DateRange]]) -> str:
@@ -114,10 +114,7 @@ def plan_query(
     ]
     ranges = tuple(r for _, _, r in dates)
     if strict_dates and ranges and since is None and until is None:
-        lo = min(r.start for r in ranges)
-        hi = max(r.end for r in ranges)
-        since = lo if lo > FAR_PAST else None
-        until = hi - timedelta(microseconds=1) if hi < FAR_FUTURE else None
+        since, until = span_bounds(ranges)
     sources: dict[str, None] = {}
     for m in mentions:
         for outlet in m.outlets:

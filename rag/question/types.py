@@ -3,8 +3,9 @@ in it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from rag.clock import aware
 from rag.question.shape import OPEN, QuestionShape
@@ -36,6 +37,16 @@ class DateRange:
     def contains(self, when: datetime) -> bool:
         """Whether `when` (aware; naive is read as UTC) falls in [start, end)."""
         return self.start <= aware(when) < self.end
+
+
+def span_bounds(ranges: Sequence[DateRange]) -> tuple[datetime | None, datetime | None]:
+    """The (since, until) that hold every one of these ranges, as hard filters take them
+    (until inclusive; an open side is None)."""
+    lo = min(r.start for r in ranges)
+    hi = max(r.end for r in ranges)
+    since = lo if lo > FAR_PAST else None
+    until = hi - timedelta(microseconds=1) if hi < FAR_FUTURE else None
+    return since, until
 
 
 @dataclass(frozen=True)

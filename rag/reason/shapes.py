@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rag.llm import LLM
-from rag.question import Filters, QueryPlan, SubQuery, plan_query
+from rag.question import Filters, QueryPlan, SubQuery, plan_query, span_bounds
 from rag.question.shape import QuestionShape
-from rag.question.types import FAR_FUTURE, FAR_PAST
 from rag.reason.draft import Draft, label
 from rag.reason.entities import entity_candidates, sentences_naming
 from rag.reason.reading import (
@@ -112,13 +110,8 @@ def _tools(
     def search_hop(hop: SubQuery, dated: bool) -> list[Hit]:
         filters = Filters(sources=hop.sources)
         if dated and hop.dates:
-            start = min(d.start for d in hop.dates)
-            end = max(d.end for d in hop.dates)
-            filters = Filters(
-                since=start if start > FAR_PAST else None,
-                until=end - timedelta(microseconds=1) if end < FAR_FUTURE else None,
-                sources=hop.sources,
-            )
+            since, until = span_bounds(hop.dates)
+            filters = Filters(since=since, until=until, sources=hop.sources)
         sub = plan_query(hop.text, known, filters=filters)
         return retriever.search(sub, k=CANDIDATES_PER_REPORT, unit="passage")
 

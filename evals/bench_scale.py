@@ -17,6 +17,10 @@ ingest. Every figure below comes from fresh processes:
 - retrieval p50 / p95: the dev questions (first --questions of them), after the first.
 - add 100: 100 new articles ingested into the full archive, and the next retrieval after it
   (an index rebuilt in memory pays here).
+
+--reuse keeps each ingested store and its ingest figures (ingest-CODE-SIZE.json), so the
+later steps can be measured again on new code without hours of ingest; each rerun adds 100
+articles of its own (a store of 100,000 grows by 0.1% a run).
 """
 
 from __future__ import annotations
@@ -192,22 +196,44 @@ def disk_mb(path: Path) -> float:
 
 
 def measure(
-    root: Path, work: Path, size: int, corpus: list[dict], questions: list[str], timeout: float
+    root: Path,
+    work: Path,
+    size: int,
+    corpus: list[dict],
+    questions: list[str],
+    timeout: float,
+    reuse: bool,
 ) -> dict:
     """Every figure for one code checkout at one archive size."""
     data = work / f"store-{root.name}-{size}"
-    if data.exists():
-        shutil.rmtree(data)
-    files = write_jsonl(make_articles(corpus, size, seed=1, prefix="a"), work / f"in-{size}")
-    extra = write_jsonl(make_articles(corpus, 100, seed=2, prefix="new"), work / f"new-{size}")
-    print(f"[{root.name} {size}] ingesting {len(files)} files ...", file=sys.stderr, flush=True)
-    ingest = child(root, data, INGEST, timeout, paths=[str(p) for p in files], then_search=False,
-                   question="")  # fmt: skip
+    record = work / f"ingest-{root.name}-{size}.json"
+    kept = reuse and data.exists() and record.exists()
+    if kept:
+        # The 100,000-article ingest takes hours: the later steps can be rerun on its store,
+        # with the ingest figures recorded when it was built.
+        ingest = json.loads(record.read_text(encoding="utf-8"))
+        print(f"[{root.name} {size}] reusing the ingested store {data}", file=sys.stderr)
+    else:
+        if data.exists():
+            shutil.rmtree(data)
+        record.unlink(missing_ok=True)
+        files = write_jsonl(make_articles(corpus, size, seed=1, prefix="a"), work / f"in-{size}")
+        print(f"[{root.name} {size}] ingesting {len(files)} files ...", file=sys.stderr, flush=True)
+        ingest = child(root, data, INGEST, timeout, paths=[str(p) for p in files],
+                       then_search=False, question="")  # fmt: skip
+    # A kept store already holds the last run's 100: each run adds 100 of its own.
+    runs = ingest.get("adds", 0) if kept else 0
+    prefix = f"new{runs}-" if runs else "new"
+    fresh = make_articles(corpus, 100, seed=2 + runs, prefix=prefix)
+    extra = write_jsonl(fresh, work / f"new-{size}")
     out: dict = {"code": root.name, "articles": size}
     if "error" in ingest:
         return {**out, "error": f"ingest: {ingest['error']}"}
+    if not kept:
+        ingest["disk_mb"] = disk_mb(data)
+        record.write_text(json.dumps(ingest), encoding="utf-8")
     out["ingest_articles_per_s"] = ingest["added"] / ingest["seconds"]
-    out["disk_mb"] = disk_mb(data)
+    out["disk_mb"] = ingest["disk_mb"]
     print(f"[{root.name} {size}] start and search ...", file=sys.stderr, flush=True)
     search = child(root, data, SEARCH, timeout, questions=questions)
     if "error" in search:
@@ -225,6 +251,7 @@ def measure(
     if "error" in add:
         return {**out, "error": f"add 100: {add['error']}"}
     out["add_100_s"] = add["seconds"]
+    record.write_text(json.dumps({**ingest, "adds": runs + 1}), encoding="utf-8")
     out["search_after_add_s"] = add["next_search"]
     return out
 
@@ -239,6 +266,11 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=101, help="dev questions timed (+1 first)")
     ap.add_argument("--timeout", type=float, default=6 * 3600)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep each size's ingested store and its ingest figures; rerun the other steps",
+    )
     args = ap.parse_args()
     corpus = json.loads(args.corpus.read_text(encoding="utf-8"))
     questions = [q["query"] for q in json.loads(args.queries.read_text(encoding="utf-8"))]
@@ -251,7 +283,7 @@ def main() -> None:
     roots = [ROOT] + ([args.baseline_root.resolve()] if args.baseline_root else [])
     for size in (int(s) for s in args.sizes.split(",")):
         for root in roots:
-            row = measure(root, args.work, size, corpus, questions, args.timeout)
+            row = measure(root, args.work, size, corpus, questions, args.timeout, args.reuse)
             rows.append(row)
             print(json.dumps(row), flush=True)
     print("\nvectors: random unit vectors of dimension 384 (synthetic; see the docstring)")

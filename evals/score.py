@@ -4,6 +4,7 @@ the record results.jsonl keeps."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from evals.citations import citation_scores, gold_citation_share
@@ -26,6 +27,17 @@ CITATION_FIELDS = ("n", "text", "source", "title", "published_at", "verified")
 
 def _best(score: Callable[[str, str], float], prediction: str, golds: Sequence[str]) -> float:
     return max((score(prediction, g) for g in golds), default=0.0)
+
+
+def with_provenance(text: str, source: str, published_at: datetime | None) -> str:
+    """A cited sentence as a judge reads it: after its outlet and publication day.
+
+    Answers attribute what they cite ("The Verge (28 September 2023) names FTX [1]"); the
+    outlet and the day come with the citation, not from its sentence, so a judge shown the
+    bare sentence would reject every attribution it cannot see.
+    """
+    day = f" ({published_at.day} {published_at:%B %Y})" if published_at else ""
+    return f"{source}{day}: {text}" if source else text
 
 
 def score_answer(question: Question, answer: Answer, judge: Judge) -> dict[str, Any]:
@@ -57,11 +69,12 @@ def score_answer(question: Question, answer: Answer, judge: Judge) -> dict[str, 
         evidence_recall_at_k(retrieved, facts, 10) if with_evidence else None
     )
 
-    by_n = {c.n: c.text for c in answer.citations}
+    judged = {c.n: with_provenance(c.text, c.source, c.published_at) for c in answer.citations}
     sentences = [
-        (strip_markers(v.text), [by_n[n] for n in v.citations if n in by_n])
+        (strip_markers(v.text), [judged[n] for n in v.citations if n in judged])
         for v in answer.verification
     ]
+    bare = {c.n: c.text for c in answer.citations}
     if answer.abstained or not sentences:
         metrics["citation_recall"] = None
         metrics["citation_precision"] = None
@@ -71,7 +84,11 @@ def score_answer(question: Question, answer: Answer, judge: Judge) -> dict[str, 
         metrics["citation_recall"] = cites["citation_recall"]
         metrics["citation_precision"] = cites["citation_precision"]
         metrics["gold_citation_share"] = (
-            gold_citation_share([cited for _claim, cited in sentences], facts) if facts else None
+            gold_citation_share(
+                [[bare[n] for n in v.citations if n in bare] for v in answer.verification], facts
+            )
+            if facts
+            else None
         )
     metrics["abstained"] = 1.0 if answer.abstained else 0.0
 

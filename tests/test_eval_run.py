@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from typer.testing import CliRunner
 from dateline_cli import app
 from evals.citations import LexicalJudge
 from evals.config import RunConfig, load_selection, make_config, select_questions
-from evals.datasets import Question, load_questions
+from evals.datasets import Evidence, Question, load_questions
 from evals.report import (
     LATENCY_PLOT,
     METRICS_PLOT,
@@ -302,6 +304,32 @@ def test_score_answer_uses_short_answer_and_judges_citations() -> None:
         "published_at": None,
         "verified": True,
     }
+
+
+def test_score_answer_judges_an_attribution_with_the_citations_outlet_and_day() -> None:
+    # "The Verge (28 September 2023) names X" rests on the citation's outlet and date, which
+    # its sentence does not repeat; a judge shown the bare sentence rejects it.
+    text = "Sam Bankman-Fried, the founder of FTX, is on trial for fraud."
+    when = datetime(2023, 9, 28, 12, tzinfo=UTC)
+    cited = Citation(1, "a1", 0, 0, len(text), text, "FTX trial", "The Verge", when, None)
+    claim = "The Verge (28 September 2023) names Sam Bankman-Fried [1]."
+    answer = Answer(
+        question="Who is on trial?",
+        answer=claim,
+        abstained=False,
+        citations=(cited,),
+        verification=(SentenceCheck(claim, (1,), True, 1.0),),
+        short_answer="Sam Bankman-Fried",
+    )
+    question = _question(answers=("Sam Bankman-Fried",), evidence=(Evidence(text, "The Verge"),))
+    m = score_answer(question, answer, LexicalJudge())["metrics"]
+    assert m["citation_recall"] == 1.0 and m["citation_precision"] == 1.0
+    assert m["gold_citation_share"] == 1.0  # gold evidence is matched on the bare sentence
+    wrong_day = replace(
+        answer,
+        verification=(SentenceCheck(claim.replace("28", "29"), (1,), True, 1.0),),
+    )
+    assert score_answer(question, wrong_day, LexicalJudge())["metrics"]["citation_recall"] == 0.0
 
 
 def test_score_answer_counts_abstention_on_unanswerable_as_right() -> None:

@@ -94,7 +94,8 @@ def names_in(text: str, common: AbstractSet[str] = frozenset()) -> list[str]:
     for i, m in enumerate(tokens):
         word = re.sub(r"['’]s$", "", m.group(0)).rstrip(".")
         gap = text[tokens[i - 1].end() : m.start()] if i else ""
-        if run and re.search(r"[,;:()\"“”]", gap):
+        # Punctuation between two capitalised words parts two names ("AT&T … Google").
+        if run and re.search(r"[,;:()\"“”…–—|/]", gap):
             close()
         lower = word.lower()
         capital = word[:1].isupper() and lower not in _NOT_NAMES

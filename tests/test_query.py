@@ -136,6 +136,10 @@ ABSENT_CASES = [
     ("Considering an article from The Times of India on the match, who won?", (
         "The Times of India",
     )),
+    # A name inside a stored one is another paper: The Times is not The New York Times.
+    ("Based on an article from The Times and another from The Guardian, which role?", (
+        "The Times",
+    )),
     # Stored outlets, by full name, alias or a shorter name, are not absent.
     ("What did the TechCrunch article say?", ()),
     ("Does the CNBC report agree with Wired?", ()),  # "Cnbc | World Business News Leader"

@@ -536,3 +536,16 @@ def test_who_questions_offer_organisations_after_people_unless_a_person_is_asked
     assert "Collective Security Treaty Organization" in who[1:]
     person = entity_candidates("Which individual did Kazakhstan ask?", hits, (), ("Wire",))
     assert person == who[:1]
+
+
+def test_names_are_parted_by_an_ellipsis_or_a_dash_and_a_character_is_asked_like_a_person() -> None:
+    hits = [
+        _hit(0, "Partners were redacted. … AT&T … Google also has revenue share agreements."),
+        _hit(1, "Viewers in England met Ellie Leach as Faye Windass — Coronation Street's teen."),
+        _hit(2, "England fans loved Faye Windass, and England watched."),
+    ]
+    names = entity_candidates("Which company shares revenue?", hits[:1], (), ("Wire",))
+    assert "Google" in names and "AT&T" in names and not any("AT&T Google" in n for n in names)
+    character = entity_candidates("Which character did Ellie Leach play?", hits[1:], (), ("Wire",))
+    assert character[0] == "Faye Windass"
+    assert "Coronation Street" in character

@@ -227,7 +227,8 @@ _WELL_KNOWN_OUTLETS = (
     "TechCrunch", "The Atlantic", "The Daily Beast", "The Economic Times", "The Economist",
     "The Globe and Mail", "The Guardian", "The Hill", "The Hindu", "The Hollywood Reporter",
     "The Independent", "The Irish Times", "The New York Times", "The New Yorker",
-    "The Straits Times", "The Telegraph", "The Times of India", "The Verge",
+    "The Straits Times", "The Sunday Times", "The Telegraph", "The Times", "The Times of India",
+    "The Verge",
     "The Wall Street Journal", "The Washington Post", "Times of India", "TMZ", "USA Today",
     "VentureBeat", "Variety", "Vox", "Wall Street Journal", "Washington Post", "Wired",
     "Xinhua", "Yahoo Finance", "Yahoo News", "YourStory", "ZDNet",
@@ -261,7 +262,12 @@ def absent_outlets(
     """Well-known outlets the question names as a source that none of `known_sources` is
     (nor a longer name of, e.g. "CNBC" for "Cnbc | World Business News Leader"); `mentions`:
     the stored outlets' mentions, when the caller has found them already."""
-    known = [_squash(k) for k in known_sources]
+    # A stored outlet is the one named when the names agree, or when the stored one is that
+    # name with a section after it ("CNBC" for "Cnbc | World Business News Leader"); a name
+    # inside another ("The Times" in "The New York Times") is another paper.
+    known = {_squash(k) for k in known_sources} | {
+        _squash(_SECTION_SPLIT.split(" ".join(k.split()), maxsplit=1)[0]) for k in known_sources
+    }
     if mentions is None:
         mentions = outlet_mentions(question, known_sources)
     taken = [(m.start, m.end) for m in mentions]
@@ -272,8 +278,7 @@ def absent_outlets(
         before = question[max(0, m.start() - 40) : m.start()]
         if not (_AS_SOURCE_AFTER.match(question, m.end()) or _AS_SOURCE_BEFORE.search(before)):
             continue  # "Michael Bloomberg said": a person, not the outlet
-        name = _squash(m.group(1))
-        if any(name in k or k in name for k in known if k):
+        if _squash(m.group(1)) in known:
             continue
         out.setdefault(m.group(1), None)
     return tuple(out)

@@ -25,7 +25,7 @@ _ORG_WORDS = {
 }  # fmt: skip
 _PERSON_ASKED = re.compile(
     r"\b(?:who|whom|whose|individual|person|people|ceo|founder|player|"
-    r"athlete|coach|executive|celebrity|singer|actor|actress|author)\b",
+    r"athlete|coach|executive|celebrity|singer|actor|actress|author|character)\b",
     re.I,
 )
 

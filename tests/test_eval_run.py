@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dateline_cli import app
+from evals import rejudge
 from evals.citations import LexicalJudge
 from evals.config import RunConfig, load_selection, make_config, select_questions
 from evals.datasets import Evidence, Question, load_questions
@@ -122,6 +123,18 @@ def test_full_run_writes_every_output(full_run: RunOutcome) -> None:
 
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run["status"] == "finished" and run["config"]["sample"] == 6
+
+
+def test_rejudge_scores_a_saved_run_as_the_run_did(full_run: RunOutcome, tmp_path: Path) -> None:
+    # Judged again from the saved records alone, the citations score what the run scored.
+    summary = json.loads((full_run.out_dir / "summary.json").read_text(encoding="utf-8"))
+    out = tmp_path / "rejudged.json"
+    again = rejudge.main([str(full_run.out_dir), "--judge", "lexical", "--json", str(out)])
+    m = summary["overall"]["metrics"]
+    assert m["citation_recall"] is not None
+    assert again["means"]["overall"]["citation_recall"] == pytest.approx(m["citation_recall"])
+    assert again["means"]["overall"]["citation_precision"] == pytest.approx(m["citation_precision"])
+    assert json.loads(out.read_text(encoding="utf-8"))["records"] == 6
 
 
 def test_summary_has_sensible_numbers(full_run: RunOutcome) -> None:

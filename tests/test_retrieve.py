@@ -395,3 +395,39 @@ def test_another_reports_time_picks_the_report_before_or_after_it(
     # The anchor report itself is not boosted as a report of that time.
     wire = next(h for h in hits if h.chunk.source == "County Wire")
     assert wire.score < hits[0].score
+
+
+def test_a_filtered_vector_search_ranks_the_allowed_chunks_by_their_stored_vectors(
+    pipe: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An outlet's or a date's vector search does not ask Chroma for a filtered query (slow on
+    # a large archive): it ranks the allowed chunks among the unfiltered nearest and those the
+    # lexical searches found, by cosine with their stored vectors.
+    import numpy as np
+
+    from rag.retrieve import search
+    from rag.retrieve.index import Filter
+
+    settings = pipe.settings
+    retriever = Retriever(pipe.store, get_embedder(settings), settings)
+    vector = get_embedder(settings).embed_query("dock workers strike over pay")
+    chunks = pipe.store.all_chunks()
+    metro = [c.id for c in chunks if c.source == "Metro Daily"]
+    assert metro and len(metro) < len(chunks)
+    stored = pipe.store.chunk_vectors(metro)
+    exact = sorted(metro, key=lambda i: float(np.dot(stored[i], vector)), reverse=True)
+    only_metro = Filter(sources=("Metro Daily",))
+
+    # The unfiltered nearest reduced to one chunk: the lexical candidates still find them all,
+    # in the exact cosine order, and nothing from another outlet comes back.
+    monkeypatch.setattr(search, "WIDE_CANDIDATES", 1)
+    assert retriever._vector_within(vector, only_metro, list(reversed(metro))) == exact
+    # No lexical candidates: the allowed ones among the unfiltered nearest, still in order.
+    monkeypatch.setattr(search, "WIDE_CANDIDATES", len(chunks))
+    assert retriever._vector_within(vector, only_metro, []) == exact
+    # A date filter: only chunks published within it.
+    in_2022 = Filter(since=datetime(2022, 1, 1, tzinfo=UTC).timestamp(),
+                     until=datetime(2022, 12, 31, tzinfo=UTC).timestamp())  # fmt: skip
+    dated = retriever._vector_within(vector, in_2022, [])
+    by_id = {c.id: c for c in chunks}
+    assert dated and all(by_id[i].published_at.year == 2022 for i in dated)  # type: ignore[union-attr]

@@ -134,29 +134,47 @@ class ChromaCollection:
         elif where:
             self._c.delete(where=where)
 
-    def query(self, vector: Any, k: int, where: Where | None = None) -> list[Record]:
+    def query(
+        self, vector: Any, k: int, where: Where | None = None, *, documents: bool = True
+    ) -> list[Record]:
         if k <= 0:
             return []
         # Chroma returns what it holds when asked for more (nothing from an empty collection),
         # so no count first: it was one more call to the store per search.
+        include = (
+            ["metadatas", "documents", "distances"] if documents else ["metadatas", "distances"]
+        )
         kwargs: dict[str, Any] = {
             "query_embeddings": [list(map(float, vector))],
             "n_results": k,
-            "include": ["metadatas", "documents", "distances"],
+            "include": include,
         }
         if where:
             kwargs["where"] = where
         res = self._c.query(**kwargs)
+        docs = res["documents"][0] if documents and res.get("documents") else None
         return [
-            Record(id=i, document=d, metadata=dict(m or {}), distance=float(dist))
-            for i, d, m, dist in zip(
-                res["ids"][0],
-                res["documents"][0],
-                res["metadatas"][0],
-                res["distances"][0],
-                strict=True,
+            Record(
+                id=i,
+                document=docs[n] if docs is not None else None,
+                metadata=dict(m or {}),
+                distance=float(dist),
+            )
+            for n, (i, m, dist) in enumerate(
+                zip(res["ids"][0], res["metadatas"][0], res["distances"][0], strict=True)
             )
         ]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for s in _batches(len(ids)):
+            if ids[s]:
+                res = self._c.get(ids=list(ids[s]), include=["embeddings"])
+                embeddings = res.get("embeddings")
+                if embeddings is None:
+                    continue
+                out.update(zip(res["ids"], embeddings, strict=True))
+        return out
 
     def count(self) -> int:
         return int(self._c.count())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rag.question import DateRange, QueryPlan
 from rag.retrieve.index import Filter
@@ -56,26 +56,6 @@ def sub_searches(plan: QueryPlan) -> list[SubSearch]:
             if sources:
                 subs.append(SubSearch(f"hop{n}", hop.text, sources, weight))
     return subs
-
-
-def where_clause(plan: QueryPlan) -> dict[str, Any] | None:
-    parts: list[dict[str, Any]] = []
-    if plan.since is not None:
-        parts.append({"published_at": {"$gte": int(plan.since.timestamp())}})
-    if plan.until is not None:
-        parts.append({"published_at": {"$lte": int(plan.until.timestamp())}})
-    if plan.source_filter:
-        parts.append({"source": {"$in": list(plan.source_filter)}})
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else {"$and": parts}
-
-
-def and_where(where: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, Any]:
-    if where is None:
-        return extra
-    parts = where.get("$and", [where])
-    return {"$and": [*parts, extra]}
 
 
 def hard_filter(plan: QueryPlan) -> Filter:

@@ -50,6 +50,14 @@ class Filter:
         allowed = [s for s in sources if self.sources is None or s in self.sources]
         return Filter(tuple(allowed), self.since, self.until)
 
+    def admits(self, source: str, published: float | None) -> bool:
+        """Whether a chunk of this outlet, published then (a timestamp), may be returned."""
+        if self.sources is not None and source not in self.sources:
+            return False
+        if self.since is not None and (published is None or published < self.since):
+            return False
+        return self.until is None or (published is not None and published <= self.until)
+
 
 @dataclass
 class Loaded:

@@ -401,6 +401,25 @@ class NewsStore:
             for r in self.chunks.query(list(map(float, vector)), k, where)
         ]
 
+    def nearest_chunks(
+        self, vector: Sequence[float] | np.ndarray, k: int
+    ) -> list[tuple[str, str, float | None, float]]:
+        """(chunk id, outlet, publication timestamp, cosine similarity) of the k chunks nearest
+        the vector, without their text: enough to filter them in code."""
+        self.check_embedding()
+        out = []
+        for r in self.chunks.query(list(map(float, vector)), k, documents=False):
+            published = r.metadata.get("published_at")
+            when = float(published) if isinstance(published, int | float) else None
+            out.append(
+                (r.id, str(r.metadata.get("source", "")), when, 1.0 - float(r.distance or 0))
+            )
+        return out
+
+    def chunk_vectors(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The stored vectors of these chunks (ids no longer stored are left out)."""
+        return self.chunks.vectors(list(ids)) if ids else {}
+
     def sources(self) -> list[str]:
         return sorted({str(r.metadata.get("source")) for r in self.articles.get()})
 

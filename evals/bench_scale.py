@@ -20,7 +20,9 @@ ingest. Every figure below comes from fresh processes:
 
 --reuse keeps each ingested store and its ingest figures (ingest-CODE-SIZE.json), so the
 later steps can be measured again on new code without hours of ingest; each rerun adds 100
-articles of its own (a store of 100,000 grows by 0.1% a run).
+articles of its own (a store of 100,000 grows by 0.1% a run). An ingest cut short is taken
+up where it stopped: every finished file is logged with its seconds
+(ingest-CODE-SIZE.progress.jsonl), and the ingest figure adds them up.
 """
 
 from __future__ import annotations
@@ -125,12 +127,19 @@ INGEST = """
 from rag import get_pipeline
 pipe = get_pipeline(settings)
 paths = {paths!r}
+progress = {progress!r}
 t = time.perf_counter()
 added = failed = 0
 for n, p in enumerate(paths, 1):
+    t_file = time.perf_counter()
     r = pipe.ingest([p])
     added += len(r.added) + len(r.updated)
     failed += len(r.failed)
+    if progress:
+        with open(progress, "a", encoding="utf-8") as f:
+            seconds = time.perf_counter() - t_file
+            done = {{"file": p, "seconds": seconds, "added": len(r.added) + len(r.updated)}}
+            f.write(json.dumps(done) + "\n")
     print(f"  ingested {{n}} of {{len(paths)}} files", file=sys.stderr, flush=True)
 seconds = time.perf_counter() - t
 first = None
@@ -191,6 +200,12 @@ def child(root: Path, data: Path, body: str, timeout: float, **kw: object) -> di
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+def _progress(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
 def disk_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
@@ -214,13 +229,23 @@ def measure(
         ingest = json.loads(record.read_text(encoding="utf-8"))
         print(f"[{root.name} {size}] reusing the ingested store {data}", file=sys.stderr)
     else:
-        if data.exists():
-            shutil.rmtree(data)
+        # An ingest cut short (Ctrl+C, a session's end) is taken up where it stopped when
+        # --reuse is given: each finished file is in the progress file with its seconds.
+        progress = work / f"ingest-{root.name}-{size}.progress.jsonl"
+        done = _progress(progress) if reuse and data.exists() else []
+        if not done:
+            shutil.rmtree(data, ignore_errors=True)
+            progress.unlink(missing_ok=True)
         record.unlink(missing_ok=True)
         files = write_jsonl(make_articles(corpus, size, seed=1, prefix="a"), work / f"in-{size}")
-        print(f"[{root.name} {size}] ingesting {len(files)} files ...", file=sys.stderr, flush=True)
-        ingest = child(root, data, INGEST, timeout, paths=[str(p) for p in files],
-                       then_search=False, question="")  # fmt: skip
+        todo = [str(p) for p in files if str(p) not in {d["file"] for d in done}]
+        print(f"[{root.name} {size}] ingesting {len(todo)} of {len(files)} files ...",
+              file=sys.stderr, flush=True)  # fmt: skip
+        ingest = child(root, data, INGEST, timeout, paths=todo, then_search=False, question="",
+                       progress=str(progress))  # fmt: skip
+        if "error" not in ingest and done:
+            ingest["seconds"] += sum(d["seconds"] for d in done)
+            ingest["added"] += sum(d["added"] for d in done)
     # A kept store already holds the last run's 100: each run adds 100 of its own.
     runs = ingest.get("adds", 0) if kept else 0
     prefix = f"new{runs}-" if runs else "new"
@@ -247,7 +272,7 @@ def measure(
     )
     print(f"[{root.name} {size}] adding 100 articles ...", file=sys.stderr, flush=True)
     add = child(root, data, INGEST, timeout, paths=[str(p) for p in extra], then_search=True,
-                question=questions[0])  # fmt: skip
+                question=questions[0], progress="")  # fmt: skip
     if "error" in add:
         return {**out, "error": f"add 100: {add['error']}"}
     out["add_100_s"] = add["seconds"]

@@ -139,7 +139,7 @@ for n, p in enumerate(paths, 1):
         with open(progress, "a", encoding="utf-8") as f:
             seconds = time.perf_counter() - t_file
             done = {{"file": p, "seconds": seconds, "added": len(r.added) + len(r.updated)}}
-            f.write(json.dumps(done) + "\n")
+            f.write(json.dumps(done) + "\\n")
     print(f"  ingested {{n}} of {{len(paths)}} files", file=sys.stderr, flush=True)
 seconds = time.perf_counter() - t
 first = None

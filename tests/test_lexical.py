@@ -169,3 +169,33 @@ def test_a_new_store_file_rebuilds_the_fast_index_and_a_damaged_one_is_bypassed(
     third.put([_group("more", "v1", "Port strike spreads")])
     assert {f.key for f in third.search("chunk", terms("port"), 5)} == {"newer:0", "more:0"}
     assert third._topk_failed
+
+
+def test_the_outlets_held_are_counted_with_every_write_and_once_for_an_older_file(
+    tmp_path: Path,
+) -> None:
+    # The stored outlets are read at every start: counted as documents come and go, not
+    # listed from every article.
+    path = tmp_path / "lex.sqlite"
+    index = TermIndex(path)
+    assert index.outlets() == []
+    index.put([_group("a", "v1", "port strike", "Wire"), _group("b", "v1", "rail strike", "Daily")])
+    index.put([_group("c", "v1", "bus strike", "Wire")])
+    assert index.outlets() == ["Daily", "Wire"]
+    index.put([_group("b", "v2", "rail strike ends", "Wire")])  # b moves to another outlet
+    index.remove("b", keep="v2")
+    assert index.outlets() == ["Wire"]
+    index.remove("a")
+    index.remove("c")
+    assert index.outlets() == ["Wire"]  # b's new version is still there
+    index.put([_group("d", "v1", "ferry strike", "Harbour")])
+    index.close()
+    # A file from before the count: counted once from its documents when it is opened.
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE outlets")
+    db.execute("DELETE FROM meta WHERE key = 'outlets_counted'")
+    db.commit()
+    db.close()
+    assert TermIndex(path).outlets() == ["Harbour", "Wire"]

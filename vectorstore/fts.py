@@ -85,6 +85,22 @@ class TermIndex:
                 "NULL, len INTEGER NOT NULL)"
             )
             self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            # Chunks per outlet, kept with every write: the stored outlets are read at every
+            # start, and listing them from the articles costs seconds in a large archive.
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS outlets (source TEXT PRIMARY KEY, n INTEGER NOT NULL)"
+            )
+            counted = self._db.execute(
+                "SELECT 1 FROM meta WHERE key = 'outlets_counted'"
+            ).fetchone()
+            if counted is None:
+                # An index from before the table: counted once, from its documents.
+                self._db.execute("DELETE FROM outlets")
+                self._db.execute(
+                    "INSERT INTO outlets SELECT source, COUNT(*) FROM docs WHERE kind = 0 "
+                    "GROUP BY source"
+                )
+                self._db.execute("INSERT INTO meta VALUES ('outlets_counted', '1')")
             for sql in LOG_SCHEMA:
                 self._db.execute(sql)
             self._db.execute(
@@ -140,6 +156,7 @@ class TermIndex:
                             )
                             total += len(d.terms)
                         self._count(kind, len(docs), total)
+                    self._count_outlet(g.source, len(g.chunks))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -165,12 +182,15 @@ class TermIndex:
             clause, args = clause + " AND version = ?", [*args, only]
         for kind, name in enumerate(KINDS):
             rows = db.execute(
-                f"SELECT rowid, len FROM docs WHERE {clause} AND kind = ?", (*args, kind)
+                f"SELECT rowid, len, source FROM docs WHERE {clause} AND kind = ?", (*args, kind)
             ).fetchall()
             if not rows:
                 continue
             db.executemany(f"DELETE FROM terms_{name} WHERE rowid = ?", [(r[0],) for r in rows])
             self._count(kind, -len(rows), -sum(r[1] for r in rows))
+            if kind == 0:
+                for source in {r[2] for r in rows}:
+                    self._count_outlet(source, -sum(1 for r in rows if r[2] == source))
         db.execute(f"DELETE FROM docs WHERE {clause}", args)
         db.execute(f"DELETE FROM groups WHERE {clause}", args)
 
@@ -181,7 +201,20 @@ class TermIndex:
             (kind, n, length),
         )
 
+    def _count_outlet(self, source: str, n: int) -> None:
+        self._db.execute(
+            "INSERT INTO outlets VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET n = n + "
+            "excluded.n",
+            (source, n),
+        )
+        self._db.execute("DELETE FROM outlets WHERE source = ? AND n <= 0", (source,))
+
     # ----- reading -----------------------------------------------------------------------
+
+    def outlets(self) -> list[str]:
+        """The outlets of the documents held, in name order."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT source FROM outlets ORDER BY source")]
 
     def versions(self) -> dict[str, set[str]]:
         """Every group's versions held."""

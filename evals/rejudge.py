@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from evals.citations import citation_scores  # noqa: E402
 from evals.metrics import aggregate  # noqa: E402
 from evals.run import RESULTS_FILE, make_judge  # noqa: E402
-from evals.score import with_provenance  # noqa: E402
-from rag import Judge, load_settings, strip_markers  # noqa: E402
+from evals.score import judged_sentences  # noqa: E402
+from rag import Judge, load_settings  # noqa: E402
 
 
 def judge_record(record: dict[str, Any], judge: Judge) -> dict[str, Any]:
@@ -36,18 +35,7 @@ def judge_record(record: dict[str, Any], judge: Judge) -> dict[str, Any]:
     out["citation_precision"] = None
     if record.get("abstained") or not record.get("verification"):
         return out
-    judged = {
-        c["n"]: with_provenance(
-            c["text"],
-            c.get("source") or "",
-            datetime.fromisoformat(c["published_at"]) if c.get("published_at") else None,
-        )
-        for c in record.get("citations", [])
-    }
-    sentences = [
-        (strip_markers(v["text"]), [judged[n] for n in v["citations"] if n in judged])
-        for v in record["verification"]
-    ]
+    sentences = judged_sentences(record.get("citations", []), record["verification"])
     scores = citation_scores(sentences, judge)
     out["citation_recall"] = scores["citation_recall"]
     out["citation_precision"] = scores["citation_precision"]

@@ -3,7 +3,7 @@ the record results.jsonl keeps."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,25 @@ def with_provenance(text: str, source: str, published_at: datetime | None) -> st
     return f"{source}{day}: {text}" if source else text
 
 
+def judged_sentences(
+    citations: Sequence[Mapping[str, Any]], verification: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, list[str]]]:
+    """Each answer sentence with the sentences it cites as the judge reads them (after their
+    outlet and day), from the citations and checks as a record keeps them."""
+    judged = {
+        c["n"]: with_provenance(
+            c["text"],
+            c.get("source") or "",
+            datetime.fromisoformat(c["published_at"]) if c.get("published_at") else None,
+        )
+        for c in citations
+    }
+    return [
+        (strip_markers(v["text"]), [judged[n] for n in v["citations"] if n in judged])
+        for v in verification
+    ]
+
+
 def score_answer(question: Question, answer: Answer, judge: Judge) -> dict[str, Any]:
     """The per-question record: what was asked, what came back, and every metric.
 
@@ -69,11 +88,9 @@ def score_answer(question: Question, answer: Answer, judge: Judge) -> dict[str, 
         evidence_recall_at_k(retrieved, facts, 10) if with_evidence else None
     )
 
-    judged = {c.n: with_provenance(c.text, c.source, c.published_at) for c in answer.citations}
-    sentences = [
-        (strip_markers(v.text), [judged[n] for n in v.citations if n in judged])
-        for v in answer.verification
-    ]
+    cited = [c.to_json() for c in answer.citations]
+    checks = [v.to_json() for v in answer.verification]
+    sentences = judged_sentences(cited, checks)
     bare = {c.n: c.text for c in answer.citations}
     if answer.abstained or not sentences:
         metrics["citation_recall"] = None
@@ -97,8 +114,8 @@ def score_answer(question: Question, answer: Answer, judge: Judge) -> dict[str, 
         "prediction": answer.answer,
         "short_answer": answer.short_answer,
         "abstained": answer.abstained,
-        "citations": [_slim(c.to_json()) for c in answer.citations],
-        "verification": [v.to_json() for v in answer.verification],
+        "citations": [_slim(c) for c in cited],
+        "verification": checks,
         "retrieved": [
             {"text": h.chunk.text, "source": h.chunk.source, "title": h.chunk.title}
             for h in answer.retrieved[:TOP_RETRIEVED]

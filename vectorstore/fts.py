@@ -9,6 +9,7 @@ import math
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,8 +190,8 @@ class TermIndex:
             db.executemany(f"DELETE FROM terms_{name} WHERE rowid = ?", [(r[0],) for r in rows])
             self._count(kind, -len(rows), -sum(r[1] for r in rows))
             if kind == 0:
-                for source in {r[2] for r in rows}:
-                    self._count_outlet(source, -sum(1 for r in rows if r[2] == source))
+                for source, n in Counter(r[2] for r in rows).items():
+                    self._count_outlet(source, -n)
         db.execute(f"DELETE FROM docs WHERE {clause}", args)
         db.execute(f"DELETE FROM groups WHERE {clause}", args)
 

@@ -33,7 +33,7 @@ from vectorstore.fts import TermIndex
 if TYPE_CHECKING:
     import numpy as np
 
-    from vectorstore.base import Collection, Where
+    from vectorstore.base import Collection
 
 
 # Collection metadata key of the chunks collection naming the model its vectors come from.
@@ -269,17 +269,15 @@ class NewsStore:
         self.terms.put(term_group(article, chunks) for article, chunks, _v, _s in items)
         self.articles.upsert(a_ids, a_vecs, a_docs, a_meta)
         for article, *_rest in items:
-            if before.get(article.id, article.content_hash) == article.content_hash:
-                self.terms.remove(article.id, keep=article.content_hash)
-                continue
-            stale = {
-                "$and": [
-                    {"article_id": article.id},
-                    {"content_hash": {"$ne": article.content_hash}},
-                ]
-            }
-            self.chunks.delete(where=stale)
-            self.sentences.delete(where=stale)
+            if before.get(article.id, article.content_hash) != article.content_hash:
+                stale = {
+                    "$and": [
+                        {"article_id": article.id},
+                        {"content_hash": {"$ne": article.content_hash}},
+                    ]
+                }
+                self.chunks.delete(where=stale)
+                self.sentences.delete(where=stale)
             self.terms.remove(article.id, keep=article.content_hash)
         self._link_duplicates([a for a, *_rest in items])
         self._end()
@@ -341,7 +339,7 @@ class NewsStore:
         if not hashes:
             return
         # One lookup for the whole batch: each filtered read costs a scan of the collection.
-        by_hash: dict[str, list[Any]] = {h: [] for h in hashes}
+        by_hash: dict[str, list[Any]] = {}
         for r in self.articles.get(where={"text_hash": {"$in": hashes}}):
             by_hash.setdefault(str(r.metadata.get("text_hash")), []).append(r)
         for same in by_hash.values():
@@ -405,13 +403,14 @@ class NewsStore:
         return [to_chunk(r) for r in self.chunks.get(documents=True)]
 
     def vector_search(
-        self, vector: Sequence[float] | np.ndarray, k: int, where: Where | None = None
+        self, vector: Sequence[float] | np.ndarray, k: int
     ) -> list[tuple[Chunk, float]]:
-        """Chunks nearest the vector, with cosine similarity."""
+        """Chunks nearest the vector, with cosine similarity (a filtered search ranks in code:
+        `Retriever._vector_within`)."""
         self.check_embedding()
         return [
             (to_chunk(r), 1.0 - float(r.distance or 0.0))
-            for r in self.chunks.query(list(map(float, vector)), k, where)
+            for r in self.chunks.query(list(map(float, vector)), k)
         ]
 
     def nearest_chunks(

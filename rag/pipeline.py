@@ -239,7 +239,12 @@ class Pipeline:
         shaped = None
         if not plan.absent_sources:
             shaped = yield from answer_by_shape(
-                plan, self.retriever, self.store, self.llm(), cosines
+                plan,
+                self.retriever,
+                self.store,
+                self.llm(),
+                cosines,
+                agreement_split=self.settings.agreement_split,
             )
         if shaped is None:
             sources = self._sources(plan, hits)

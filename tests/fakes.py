@@ -19,8 +19,14 @@ class ScriptedLLM:
 
     name = "scripted"
 
-    def __init__(self, replies: Script) -> None:
+    def __init__(
+        self,
+        replies: Script,
+        weights: Callable[[Sequence[Message]], dict[str, float]] | None = None,
+    ) -> None:
         self._script = replies
+        self._weights = weights
+        self.weighed: list[list[Message]] = []  # the messages of each weigh()
         self._next = 0
         self.calls: list[list[Message]] = []
         self.options: list[dict[str, object]] = []  # max_tokens, stop, temperature per call
@@ -58,6 +64,15 @@ class ScriptedLLM:
         self.schemas.append(schema)
         return self._reply(messages, max_tokens, stop, temperature)
 
+    def weigh(self, messages: Sequence[Message], options: Sequence[str]) -> dict[str, float] | None:
+        """The scripted weights of the options, or None (like a server without token
+        probabilities) when the test scripts none."""
+        if self._weights is None:
+            return None
+        self.weighed.append(list(messages))
+        weights = self._weights(messages)
+        return {o: weights.get(o, 0.0) for o in options}
+
     def stream(
         self,
         messages: Sequence[Message],
@@ -70,8 +85,10 @@ class ScriptedLLM:
         return iter(re.findall(r"\s*\S+\s*|\s+", text))
 
 
-def install_scripted_llm(replies: Script) -> ScriptedLLM:
+def install_scripted_llm(
+    replies: Script, weights: Callable[[Sequence[Message]], dict[str, float]] | None = None
+) -> ScriptedLLM:
     """Register a ScriptedLLM as "scripted": `Settings(llm="scripted")` then gets this instance."""
-    llm = ScriptedLLM(replies)
+    llm = ScriptedLLM(replies, weights)
     register_llm("scripted", lambda settings: llm)
     return llm

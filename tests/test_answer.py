@@ -161,6 +161,17 @@ def test_sentence_counts_must_be_positive() -> None:
             load_settings({name: "0"})
 
 
+def test_agreement_split_is_a_share_or_off() -> None:
+    from rag.config import load_settings
+    from rag.errors import ConfigError
+
+    assert load_settings({}).agreement_split == 0.17
+    assert load_settings({"DATELINE_AGREEMENT_SPLIT": "0.3"}).agreement_split == 0.3
+    assert load_settings({"DATELINE_AGREEMENT_SPLIT": "off"}).agreement_split is None
+    with pytest.raises(ConfigError, match="DATELINE_AGREEMENT_SPLIT='half' is not a valid float"):
+        load_settings({"DATELINE_AGREEMENT_SPLIT": "half"})
+
+
 def test_llm_insufficient_reply_becomes_abstention(seeded: Settings) -> None:
     answer = _ask_scripted(seeded, ["INSUFFICIENT"], COST_Q)
     assert answer.abstained and not answer.citations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ import pytest
 from rag.config import Settings
 from rag.errors import ConfigError, ModelError, UnknownBackendError
 from rag.llm import Message, available_llms, get_llm, is_loaded, model_files, register_llm
+from rag.llm.base import option_weights
 from rag.llm.local import LocalLLM
 from rag.llm.openai import OpenAICompatibleLLM
 from tests.fakes import ScriptedLLM, install_scripted_llm
@@ -92,6 +94,7 @@ class FakeOpenAIServer:
         self.reply = reply
         self.status = status
         self.requests: list[dict[str, Any]] = []
+        self.ignore_logprobs = False
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -150,6 +153,27 @@ class FakeOpenAIServer:
                 }
             ],
             "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+            **(
+                {"choices": [self._with_logprobs()]}
+                if body.get("logprobs") and not self.ignore_logprobs
+                else {}
+            ),
+        }
+
+    def _with_logprobs(self) -> dict[str, Any]:
+        """The first token's likeliest tokens, as a server that reports them sends them."""
+        top = [("different", -0.3), ("same", -1.6), (" Same", -3.0), ("The", -4.0)]
+        first = {
+            "token": top[0][0],
+            "logprob": top[0][1],
+            "bytes": None,
+            "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in top],
+        }
+        return {
+            "index": 0,
+            "message": {"role": "assistant", "content": top[0][0]},
+            "logprobs": {"content": [first]},
+            "finish_reason": "length",
         }
 
     def _chunk(self, body: dict[str, Any], delta: dict[str, str], finish: str | None) -> dict:
@@ -187,6 +211,34 @@ def test_openai_complete(fake_openai: FakeOpenAIServer) -> None:
         {"role": "system", "content": "You answer in one short sentence."},
         {"role": "user", "content": "Who approved the budget?"},
     ]
+
+
+def test_openai_weigh_reads_the_first_tokens_probabilities(fake_openai: FakeOpenAIServer) -> None:
+    llm = get_llm(_openai_settings(fake_openai.url))
+    weights = llm.weigh(ASK, ("same", "different"))
+    assert weights is not None
+    assert weights["different"] == pytest.approx(math.exp(-0.3))
+    # "same" and " Same" both begin "same"; "The" begins neither.
+    assert weights["same"] == pytest.approx(math.exp(-1.6) + math.exp(-3.0))
+    sent = fake_openai.requests[-1]
+    assert sent["logprobs"] is True and sent["top_logprobs"] == 20 and sent["max_tokens"] == 1
+
+
+def test_a_server_without_token_probabilities_weighs_nothing(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    # The fake answers without logprobs when not asked; here it is asked but a server that
+    # ignores the request sends the plain reply: no weights, and the caller asks in words.
+    fake_openai.ignore_logprobs = True
+    llm = get_llm(_openai_settings(fake_openai.url))
+    assert llm.weigh(ASK, ("same", "different")) is None
+
+
+def test_option_weights_sum_each_options_tokens() -> None:
+    top = [("diff", math.log(0.5)), ("Same", math.log(0.2)), ("s", math.log(0.1))]
+    weights = option_weights(top, ("same", "different"))
+    # A one-letter token is too short to say which option it begins.
+    assert weights == pytest.approx({"same": 0.2, "different": 0.5})
 
 
 def test_openai_stream(fake_openai: FakeOpenAIServer) -> None:
@@ -364,6 +416,15 @@ def test_real_local_model_answers_and_streams() -> None:
     )
     assert len(deltas) >= 2
     assert "3" in "".join(deltas)
+
+
+@pytest.mark.slow
+def test_real_local_model_weighs_its_first_word() -> None:
+    llm = get_llm(_real_model_settings())
+    ask = [Message("user", "Is the sky blue on a clear day? Answer with one word: yes or no.")]
+    weights = llm.weigh(ask, ("yes", "no"))
+    assert weights is not None and weights["yes"] > weights["no"]
+    assert 0 < weights["yes"] + weights["no"] <= 1.0001
 
 
 @pytest.mark.slow

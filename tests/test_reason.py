@@ -339,6 +339,31 @@ def test_two_reports_that_disagree_on_one_claim_are_called_out(store: Settings) 
     assert answer.short_answer == "No"
     assert "The reports disagree" in answer.answer
     assert {c.verdict for c in answer.claims} == {"supported", "contradicted"}
+    # The contradicting row quotes what the report says, not the claim it denies.
+    assert "The Verge (28 October 2023) says otherwise: “" in answer.answer
+    assert "agreed line of credit" in answer.answer
+
+
+def test_entity_rows_name_the_answer_as_each_sentence_writes_it(store: Settings) -> None:
+    question = (
+        "Which individual did Fortune report Yedidia trusted for years, and The Verge report "
+        "said FTX grew faster than he could manage?"
+    )
+    answer = Pipeline(store).ask(question)  # extractive: code's first candidate
+    assert (answer.shape, answer.short_answer) == ("entity", "Sam Bankman-Fried")
+    fortune = _row(answer, "Fortune")
+    assert "trusted Bankman-Fried for years" in fortune["sentence"]
+    # Fortune's sentence has the surname only, so its row says no more than that.
+    assert "Fortune (4 October 2023) names Bankman-Fried [" in answer.answer
+    assert "The Verge (28 October 2023) names Sam Bankman-Fried [" in answer.answer
+
+
+def test_name_as_written() -> None:
+    from rag.reason.entities import name_as_written
+
+    assert name_as_written("He trusted bankman-fried.", "Sam Bankman-Fried") == "bankman-fried"
+    assert name_as_written("Sam Bankman-Fried spoke.", "Sam Bankman-Fried") == "Sam Bankman-Fried"
+    assert name_as_written("Nobody here.", "Sam Bankman-Fried") == "Sam Bankman-Fried"
 
 
 def test_entity_answer_leads_with_the_name_and_cites_each_report(store: Settings) -> None:
@@ -372,6 +397,29 @@ def test_entity_choice_is_the_models_among_code_candidates(store: Settings) -> N
     # The sentence cited for the name is marked as saying the claim because it was read so.
     assert [c.verified for c in answer.citations] == [True]
     assert sum("Claim:" in m[-1].content for m in llm.calls) == 1
+
+
+def test_entity_question_offering_two_names_is_answered_by_one_of_them(store: Settings) -> None:
+    question = (
+        "Which person did Fortune report testified that he trusted a former colleague, "
+        "Adam Yedidia or Sam Bankman-Fried?"
+    )
+
+    def reply(messages: Sequence[Message]) -> str:
+        if "Claim:" in messages[-1].content:
+            return json.dumps({"verdict": "supported", "sentence": 1})
+        return json.dumps({"answer": "Adam Yedidia"})
+
+    llm = install_scripted_llm(reply)
+    answer = Pipeline(store.with_(llm="scripted")).ask(question)
+    schema = llm.schemas[0]
+    assert schema is not None
+    # Only the two offered names, though the question itself names both.
+    assert set(schema["properties"]["answer"]["enum"]) == {  # type: ignore[index]
+        "Adam Yedidia",
+        "Sam Bankman-Fried",
+    }
+    assert (answer.shape, answer.short_answer) == ("entity", "Adam Yedidia")
 
 
 def test_order_comes_from_publication_dates(store: Settings) -> None:
@@ -485,6 +533,55 @@ def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(
     # without asking the model.
     assert verge["verdict"] == "not found"
     assert not by_n[verge["citation"]].verified  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("same_share", "short"), [(0.3, "No"), (0.1, "Yes")])
+def test_agreement_is_weighed_on_the_topic_without_the_questions_framing(
+    store: Settings, same_share: float, short: str
+) -> None:
+    question = (
+        "Between the Fortune report on Yedidia's testimony and The Verge report on FTX's "
+        "growth, was there a change in the portrayal of Alameda Research?"
+    )
+
+    def weights(messages: Sequence[Message]) -> dict[str, float]:
+        # A model shown "was there a change?" tends to say there was: the prompt it weighs
+        # names only the topic and the two reports' sentences.
+        prompt = messages[-1].content
+        assert "was there a change" not in prompt and "Topic: Alameda Research\n" in prompt
+        return {"same": same_share * 0.9, "different": (1 - same_share) * 0.9}
+
+    def reply(messages: Sequence[Message]) -> str:
+        assert "Claim:" in messages[-1].content  # only the quotes are read, in words
+        return json.dumps({"verdict": "not found", "sentence": 0})
+
+    llm = install_scripted_llm(reply, weights)
+    answer = Pipeline(store.with_(llm="scripted", agreement_split=0.17)).ask(question)
+    # "Was there a change?": reports weighed the same (share at or above the split) give No.
+    assert (answer.shape, answer.short_answer) == ("agreement", short)
+    assert len(llm.weighed) == 1
+    how = "say the same" if short == "No" else "differ"
+    assert f"The reports {how} on this" in answer.answer
+    assert {c.source for c in answer.citations} == {"Fortune", "The Verge"}
+
+
+def test_agreement_read_in_words_when_weighing_is_off(store: Settings) -> None:
+    question = (
+        "Between the Fortune report on Yedidia's testimony and The Verge report on FTX's "
+        "growth, was there a change in the portrayal of Alameda Research?"
+    )
+
+    def reply(messages: Sequence[Message]) -> str:
+        prompt = messages[-1].content
+        if "Claim:" in prompt:
+            return json.dumps({"verdict": "not found", "sentence": 0})
+        assert "Question: " + question in prompt
+        return json.dumps({"verdict": "different", "a": 1, "b": 1})
+
+    llm = install_scripted_llm(reply, lambda m: {"same": 0.9, "different": 0.1})
+    answer = Pipeline(store.with_(llm="scripted", agreement_split=None)).ask(question)
+    assert (answer.shape, answer.short_answer) == ("agreement", "Yes")
+    assert not llm.weighed
 
 
 def test_a_sentence_cited_for_another_reason_is_verified_only_when_read_as_saying_it() -> None:

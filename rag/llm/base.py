@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -48,6 +49,27 @@ class LLM(Protocol):
         stop: Sequence[str] = (),
         temperature: float = 0.0,
     ) -> Iterator[str]: ...
+
+    def weigh(self, messages: Sequence[Message], options: Sequence[str]) -> dict[str, float] | None:
+        """How likely the model starts its reply with each option (probabilities from its
+        first token's most likely ones); None when the backend gives no token probabilities."""
+        ...
+
+
+# How many of the first token's most likely tokens `weigh` reads (OpenAI's API allows 20).
+WEIGH_TOP = 20
+
+
+def option_weights(top: Sequence[tuple[str, float]], options: Sequence[str]) -> dict[str, float]:
+    """Each option's probability from (token, logprob) pairs of a reply's first token: a token
+    counts for an option it begins ("diff" for "different"), whatever its case or spacing."""
+    weights = dict.fromkeys(options, 0.0)
+    for token, logprob in top:
+        t = token.strip().lower()
+        for option in options:
+            if len(t) >= min(2, len(option)) and option.lower().startswith(t):
+                weights[option] += math.exp(logprob)
+    return weights
 
 
 def check_messages(messages: Sequence[Message]) -> None:

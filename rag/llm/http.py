@@ -68,6 +68,10 @@ class ChatClientLLM:
             reply = client.chat(chat, **kwargs)
         return str(reply.message.content or "")
 
+    def weigh(self, messages: Sequence[Message], options: Sequence[str]) -> dict[str, float] | None:
+        """None: a backend whose server reports token probabilities says how to ask for them."""
+        return None
+
     def stream(
         self,
         messages: Sequence[Message],

@@ -13,7 +13,13 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import ModelError
-from rag.llm.base import CONTEXT_TOKENS, Message, check_messages
+from rag.llm.base import (
+    CONTEXT_TOKENS,
+    WEIGH_TOP,
+    Message,
+    check_messages,
+    option_weights,
+)
 from rag.llm.model_files import (
     check_local_model_available,
     configured_model_path,
@@ -150,6 +156,21 @@ class LocalLLM:
             raise self._fail(error)
         self.last_timings = dict(reply.get("timings", {}))
         return str(reply["choices"][0]["message"].get("content") or "")
+
+    def weigh(self, messages: Sequence[Message], options: Sequence[str]) -> dict[str, float] | None:
+        request = self._request(messages, 1, (), 0.0, stream=False)
+        request.update(logprobs=True, top_logprobs=WEIGH_TOP)
+        server = _local_server(self._settings)
+        with server.lock:
+            reply = server.server.handle_chat_completions(request)
+        error = _server_error(reply)
+        if error is not None:
+            raise self._fail(error)
+        try:
+            top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        return option_weights([(t["token"], t["logprob"]) for t in top], options)
 
     def stream(
         self,

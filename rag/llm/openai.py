@@ -8,8 +8,8 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import ConfigError, ModelError
-from rag.llm.base import CONTEXT_TOKENS
-from rag.llm.http import ChatClientLLM
+from rag.llm.base import CONTEXT_TOKENS, WEIGH_TOP, Message, option_weights
+from rag.llm.http import ChatClientLLM, chat_messages
 
 
 class OpenAICompatibleLLM(ChatClientLLM):
@@ -58,6 +58,17 @@ class OpenAICompatibleLLM(ChatClientLLM):
         if stop:
             kwargs["stop"] = list(stop)
         return self._llm(), kwargs
+
+    def weigh(self, messages: Sequence[Message], options: Sequence[str]) -> dict[str, float] | None:
+        # OpenAI, vLLM and llama.cpp's server report the first token's likeliest tokens; a
+        # server that does not leaves `logprobs` empty, and the caller asks in words instead.
+        chat = chat_messages(messages)
+        with self._errors():
+            client, kwargs = self._client(1, (), 0.0)
+            reply = client.chat(chat, **kwargs, logprobs=True, top_logprobs=WEIGH_TOP)
+        if not reply.logprobs or not reply.logprobs[0]:
+            return None
+        return option_weights([(p.token, p.logprob) for p in reply.logprobs[0]], options)
 
     def _schema_kwargs(self, schema: dict[str, Any]) -> dict[str, Any]:
         # Structured outputs: OpenAI, vLLM and llama.cpp's server all read this form.

@@ -37,6 +37,22 @@ _ONLY_PEOPLE = re.compile(
 )
 
 
+# "..., Johnny Cardoso or De'Von Achane?": the question offers its answer's two names.
+_OFFERED = re.compile(
+    r"[,:]\s*(?:the\s+)?(?P<a>[A-Z][^,?]{1,60}?)\s+or\s+(?:the\s+)?(?P<b>[A-Z][^,?]{1,60}?)\s*\?\s*$"
+)
+
+
+def offered_names(question: str) -> list[str]:
+    """The two names a question ends by offering as its answer ("..., A or B?"); none when
+    either is not a name."""
+    m = _OFFERED.search(question)
+    if not m:
+        return []
+    offered = [m.group("a").strip(), m.group("b").strip()]
+    return offered if all(names_in(o) == [o] for o in offered) else []
+
+
 @dataclass
 class _Candidate:
     forms: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -58,7 +74,9 @@ def entity_candidates(
     company did The Verge and Fortune both report ..." is a name both reports share. Names
     the question itself uses are not its answer; outlets are not either.
     """
-    asked = question_names(question)
+    offered = offered_names(question)
+    # The names a question offers as its answer are not what it asks about.
+    asked = question_names(_OFFERED.sub("?", question) if offered else question)
     outlets = {o.lower() for o in known_outlets}
     found: dict[str, _Candidate] = defaultdict(_Candidate)
     common = lower_words([h.chunk.text for h in hits])
@@ -95,7 +113,14 @@ def entity_candidates(
         people = [k for k in ranked if _person_like(k)]
         others = [k for k in ranked if not _person_like(k)]
         ranked = people + others if not _ONLY_PEOPLE.search(question) else people or ranked
-    return [max(merged[k].forms, key=merged[k].forms.__getitem__) for k in ranked][:MAX_CANDIDATES]
+    names = [max(merged[k].forms, key=merged[k].forms.__getitem__) for k in ranked]
+    if offered:
+        # The answer is one of the two, the one the passages back best first.
+        chosen = {o.lower() for o in offered}
+        return [n for n in names if n.lower() in chosen] + [
+            o for o in offered if o.lower() not in {n.lower() for n in names}
+        ]
+    return names[:MAX_CANDIDATES]
 
 
 def _person_like(key: str) -> bool:
@@ -134,3 +159,13 @@ def sentences_naming(article: Article, name: str) -> list[int]:
     last = name.split()[-1]
     pattern = re.compile(rf"\b{re.escape(name)}\b|\b{re.escape(last)}\b", re.I)
     return [s.index for s in article.sentences if pattern.search(s.text)]
+
+
+def name_as_written(text: str, name: str) -> str:
+    """`name` as a sentence naming it writes it: the whole name, or its last word alone
+    ("Bankman-Fried") where the sentence has only that."""
+    if re.search(rf"\b{re.escape(name)}\b", text, re.I):
+        return name
+    last = name.split()[-1]
+    found = re.search(rf"\b{re.escape(last)}\b", text, re.I)
+    return found.group(0) if found else name

@@ -146,11 +146,20 @@ def read_agreement(
     a: tuple[str, Sequence[str]],
     b: tuple[str, Sequence[str]],
     llm: LLM,
+    split: float | None = None,
 ) -> Reading:
     """Whether two reports ((label, sentences) each) say the same on what the question asks;
-    the deciding sentences are positions in a's list and in b's list."""
+    the deciding sentences are positions in a's list and in b's list.
+
+    With `split` and a backend that gives token probabilities, the reports are weighed on
+    the topic alone (see `weigh_agreement`); otherwise the model reads them with the question
+    and names the deciding sentences."""
     if not a[1] or not b[1]:
         return Reading(NOT_FOUND)
+    if split is not None:
+        weighed = weigh_agreement(topic or question, a, b, llm, split)
+        if weighed is not None:
+            return weighed
     schema = {
         "type": "object",
         "properties": {
@@ -176,6 +185,38 @@ def read_agreement(
     if at_a is None or at_b is None:
         return Reading(NOT_FOUND)
     return Reading(str(reply["verdict"]), (at_a, at_b))
+
+
+def weigh_agreement(
+    topic: str,
+    a: tuple[str, Sequence[str]],
+    b: tuple[str, Sequence[str]],
+    llm: LLM,
+    split: float,
+) -> Reading | None:
+    """Same or different, from how likely the model is to answer "same" about two reports on
+    a topic (its share of same + different): "same" at `split` or above. None when the
+    backend gives no probabilities.
+
+    The question is not shown: asked "was there a change?" a small model answers "different",
+    asked "did they stay consistent?" it answers "same", whatever the reports say. On the
+    topic alone it leans to "different" for nearly every pair, yet ranks the pairs that say
+    the same higher (experiments.md), so the split is where its share divides pairs evenly,
+    not one half. Each side's first sentence (its best on the topic) is the one quoted."""
+    prompt = render(
+        "weigh_agreement",
+        topic=topic,
+        report_a=a[0],
+        sentences_a=numbered(a[1]),
+        report_b=b[0],
+        sentences_b=numbered(b[1]),
+    )
+    messages = [Message("system", render("read_system")), Message("user", prompt)]
+    weights = llm.weigh(messages, (SAME, DIFFERENT))
+    if weights is None or weights[SAME] + weights[DIFFERENT] <= 0:
+        return None
+    share = weights[SAME] / (weights[SAME] + weights[DIFFERENT])
+    return Reading(SAME if share >= split else DIFFERENT, (0, 0))
 
 
 def read_entity(

@@ -11,7 +11,7 @@ from rag.llm import LLM
 from rag.question import Filters, QueryPlan, SubQuery, plan_query, span_bounds
 from rag.question.shape import QuestionShape
 from rag.reason.draft import Draft, label
-from rag.reason.entities import entity_candidates, sentences_naming
+from rag.reason.entities import entity_candidates, name_as_written, sentences_naming
 from rag.reason.reading import (
     CONTRADICTED,
     NOT_FOUND,
@@ -60,6 +60,9 @@ class Tools:
     search_hop: SearchHop
     article_of: ArticleOf
     known_outlets: Sequence[str]
+    # Where the model's share of "same" splits two reports into same / different (None: it
+    # reads them with the question instead).
+    agreement_split: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,14 @@ def answer_by_shape(
     store: NewsStore,
     llm: LLM | None,
     similarity: Similarity,
+    *,
+    agreement_split: float | None = None,
 ) -> Reasoning:
     """The shaped answer from the question's named reports in a store (each report's best
     passage, found by retrieval), or None when its shape calls for a composed answer."""
     if plan.shape.kind == "open":
         return None
-    tools = _tools(retriever, store, llm, similarity)
+    tools = _tools(retriever, store, llm, similarity, agreement_split)
     passages = retriever.search(plan, unit="passage")
     return (yield from reason(plan, plan.shape, passages, tools))
 
@@ -103,7 +108,11 @@ def named_reports(
 
 
 def _tools(
-    retriever: Retriever, store: NewsStore, llm: LLM | None, similarity: Similarity
+    retriever: Retriever,
+    store: NewsStore,
+    llm: LLM | None,
+    similarity: Similarity,
+    agreement_split: float | None = None,
 ) -> Tools:
     known = store.cached_sources()
 
@@ -122,6 +131,7 @@ def _tools(
         search_hop=search_hop,
         article_of=store.cached_article,
         known_outlets=known,
+        agreement_split=agreement_split,
     )
 
 
@@ -204,14 +214,16 @@ def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
         verdict = reading.verdict
         index = report.sentences[reading.sentences[0]] if reading.sentences else None
         if verdict == SUPPORTED:
-            row = f"{who} bears this out: {report.claim} [{{n}}]."
-        elif verdict == CONTRADICTED:
-            row = f"{who} says otherwise on this: {report.claim} [{{n}}]."
+            row = f"{who} bears this out: {report.claim}"
+        elif verdict == CONTRADICTED and index is not None:
+            # The sentence itself, not the claim it denies: the reader sees what the report
+            # says (the claims table keeps the claim).
+            row = f"{who} says otherwise: “{_clip(report.article.sentences[index].text)}”"
         else:
-            row = f"{who} does not say this: {report.claim}."
-            index = None
+            verdict, index = NOT_FOUND, None
+            row = f"{who} does not say this: {report.claim}"
         n = draft.claim(report.article, report.claim, verdict, index)
-        text = row.format(n=n) if n else row
+        text = f"{row} [{n}]." if n else f"{row}."
         verdicts.append(verdict)
         rows.append(text)
         cited.append((report, index, n))
@@ -279,6 +291,7 @@ def _agreement(
         (label(a.article), texts_a),
         (label(b.article), texts_b),
         tools.llm,
+        tools.agreement_split,
     )
     if reading.verdict == NOT_FOUND:
         return None
@@ -286,11 +299,11 @@ def _agreement(
     draft = Draft("agreement")
     ia, ib = side_a[reading.sentences[0]], side_b[reading.sentences[1]]
     qa, qb = a.article.sentences[ia].text, b.article.sentences[ib].text
-    first = f"{label(a.article)}: “{_clip(qa)}” [{{n}}]"
-    second = f"{label(b.article)}: “{_clip(qb)}” [{{n}}]"
+    first = f"{label(a.article)}: “{_clip(qa)}”"
+    second = f"{label(b.article)}: “{_clip(qb)}”"
     # Citation numbers follow the order of first citation: a then b (b's is 1 when a's quote
     # is b's too, which cannot happen across two articles).
-    yield first.format(n=1) + " "
+    yield f"{first} [1] "
     # A quoted sentence is marked verified only when it is about what the reports are
     # compared on and says what the question says its report says: the model picks
     # sentences that speak of something else, and one on the shared topic alone ("what's
@@ -307,7 +320,7 @@ def _agreement(
     va, vb = verdict(a, qa), verdict(b, qb)
     na = draft.claim(a.article, a.claim, va, ia)
     nb = draft.claim(b.article, b.claim, vb, ib)
-    first, second = first.format(n=na), second.format(n=nb)
+    first, second = f"{first} [{na}]", f"{second} [{nb}]"
     if shape.choices:
         draft.short = shape.choices[0] if same else shape.choices[1]
     else:
@@ -389,16 +402,22 @@ def _entity(plan: QueryPlan, hits: Sequence[Hit], tools: Tools) -> Reasoning:
     tied_ids = {r.article.id for r, _ in tied}
     # Each report's sentence is cited in turn ([1], [2], ...): the rows stream before they
     # are checked.
-    for at, (report, _index) in enumerate(tied, 1):
-        yield f"{label(report.article)} names {name} [{at}]. "
-    for report, index in tied:
+    # Each row names the answer as its sentence writes it ("Bankman-Fried"), so the row says
+    # no more than the sentence shows.
+    rows = [
+        f"{label(r.article)} names {name_as_written(r.article.sentences[i].text, name)}"
+        for r, i in tied
+    ]
+    for at, row in enumerate(rows, 1):
+        yield f"{row} [{at}]. "
+    for row, (report, index) in zip(rows, tied, strict=True):
         # The sentence names the answer; it is marked as saying the report's claim only when
         # it says that claim too (else the table shows "does not say", the name cited).
         said = report.article.sentences[index].text
         says = confirm(report.claim, said, label(report.article), tools.llm, tools.similarity)
         verdict = SUPPORTED if says else NOT_FOUND
         n = draft.claim(report.article, report.claim, verdict, index)
-        draft.check(f"{label(report.article)} names {name} [{n}].", n, verdict)
+        draft.check(f"{row} [{n}].", n, verdict)
     for report in reports:
         if report.article.id not in tied_ids:
             draft.claim(report.article, report.claim, NOT_FOUND)

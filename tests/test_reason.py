@@ -549,6 +549,7 @@ def test_agreement_is_weighed_on_the_topic_without_the_questions_framing(
         # names only the topic and the two reports' sentences.
         prompt = messages[-1].content
         assert "was there a change" not in prompt and "Topic: Alameda Research\n" in prompt
+        assert prompt == prompt.rstrip()  # the split was set on prompts without a final newline
         return {"same": same_share * 0.9, "different": (1 - same_share) * 0.9}
 
     def reply(messages: Sequence[Message]) -> str:

@@ -339,9 +339,15 @@ def test_two_reports_that_disagree_on_one_claim_are_called_out(store: Settings) 
     assert answer.short_answer == "No"
     assert "The reports disagree" in answer.answer
     assert {c.verdict for c in answer.claims} == {"supported", "contradicted"}
-    # The contradicting row quotes what the report says, not the claim it denies.
+    # The contradicting row quotes what the report says, not the claim it denies, and leaves
+    # the reader to judge it: a contradiction read by the model alone is never verified.
     assert "The Verge (28 October 2023) says otherwise: “" in answer.answer
     assert "agreed line of credit" in answer.answer
+    verge = _row(answer, "The Verge")
+    by_n = {c.n: c for c in answer.citations}
+    assert not by_n[verge["citation"]].verified  # type: ignore[index]
+    (check,) = [c for c in answer.verification if "says otherwise" in c.text]
+    assert not check.supported and "check the quote" in check.reason
 
 
 def test_entity_rows_name_the_answer_as_each_sentence_writes_it(store: Settings) -> None:

@@ -94,6 +94,20 @@ def test_a_marker_after_a_clause_of_its_own_vouches_for_that_clause_only(
     assert checked.checks[0].supported and checked.cited == {1: True, 4: True}
 
 
+def test_what_an_outlet_says_is_cited_to_that_outlets_sentence(similarity: Similarity) -> None:
+    # The sentence says what TechCrunch reported, but cites Sporting News: its other names are
+    # in the cited sentence, so only the outlet gives it away.
+    henry = "Derrick Henry did not return to the game after a head injury [1]."
+    wrong = f"As TechCrunch reported, {henry}"
+    checked = verify([wrong], SOURCES, similarity)
+    (check,) = checked.checks
+    assert not check.supported and checked.cited == {1: False}
+    assert check.reason == "it names TechCrunch but cites none of its sentences"
+    right = f"As Sporting News reported, {henry}"
+    checked = verify([right], SOURCES, similarity)
+    assert checked.checks[0].supported and checked.cited == {1: True}
+
+
 def test_a_pair_does_not_cover_an_invented_half(similarity: Similarity) -> None:
     claim = (
         "Derrick Henry did not return to the game after a head injury, and Nathan Murphy "

@@ -68,16 +68,18 @@ class Draft:
         article, index, _ = self._cited[n - 1]
         self._cited[n - 1] = (article, index, False)
 
-    def check(self, text: str, n: int | None, verdict: str, confirmed: bool = True) -> str:
+    def check(
+        self, text: str, n: int | None, verdict: str, confirmed: bool = True, why: str = ""
+    ) -> str:
         """Record an answer sentence citing [n]: supported when the report says the claim or
-        its opposite there (and a second reading, where one was made, agreed). Returns the
-        text."""
+        its opposite there (and a second reading, where one was made, agreed; `why` says why
+        not, where it was not). Returns the text."""
         said = n is not None and verdict in ("supported", "contradicted")
         ok = said and confirmed
         reason = (
             ""
             if ok
-            else "read alone, the cited sentence does not say it"
+            else why or "read alone, the cited sentence does not say it"
             if said
             else "no sentence of this report says it"
         )

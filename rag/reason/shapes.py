@@ -240,14 +240,20 @@ def _claims(reports: Sequence[Report], tools: Tools) -> Reasoning:
     # better judge of what the report says (experiments.md), the second only of what the one
     # cited sentence says.
     for text, verdict, (report, index, n) in zip(rows, verdicts, cited, strict=True):
-        confirmed = True
-        if n is not None and index is not None and tools.llm is not None:
+        confirmed, why = True, ""
+        if n is not None and verdict == CONTRADICTED:
+            # The small model reads "says the opposite" into sentences that only differ in
+            # focus (a hand check found most of its contradictions wrong): the quote is shown
+            # for the reader to judge, never marked verified.
+            confirmed, why = False, "a contradiction read by the model alone: check the quote"
+            draft.unconfirm(n)
+        elif n is not None and index is not None and tools.llm is not None:
             said = report.article.sentences[index].text
             who = label(report.article)
             confirmed = confirm(report.claim, said, who, tools.llm, tools.similarity, verdict)
             if not confirmed:
                 draft.unconfirm(n)
-        draft.check(text, n, verdict, confirmed)
+        draft.check(text, n, verdict, confirmed, why)
     draft.short = "Yes" if all(v == SUPPORTED for v in verdicts) else "No"
     conflict = _conflict(reports, verdicts)
     lead = f"{draft.short}."

@@ -115,6 +115,28 @@ def _names_missing(claim: str, cited: Sequence[SourceSentence]) -> bool:
     return any(m.group(0).lower() not in text for m in CAP.finditer(claim) if m.start() > 0)
 
 
+def _outlet_forms(outlet: str) -> list[str]:
+    """How an answer may write an outlet: "Cnbc | World Business News Leader" as itself, its
+    head "Cnbc" or "CNBC"."""
+    head = re.split(r"\s+[|–—-]\s+", outlet)[0].strip()
+    return list(dict.fromkeys(f for f in (outlet, head, head.upper()) if len(f) >= 3))
+
+
+def _outlets_uncited(
+    claim: str, cited: Sequence[SourceSentence], sources: dict[int, SourceSentence]
+) -> list[str]:
+    """The outlets of the shown sentences that the claim names ("The TechCrunch article
+    agrees ...") while citing none of their sentences: what an outlet says is shown by its
+    own sentences, not another outlet's."""
+    by = {s.article.source for s in cited}
+    named = []
+    for outlet in dict.fromkeys(s.article.source for s in sources.values()):
+        forms = _outlet_forms(outlet)
+        if outlet not in by and any(re.search(rf"\b{re.escape(f)}\b", claim) for f in forms):
+            named.append(outlet)
+    return named
+
+
 def verify(
     answer_sentences: Sequence[str],
     sources: dict[int, SourceSentence],
@@ -150,6 +172,9 @@ def verify(
         context = " ".join(_context(sources[n]) for n in nums)
         published = _published([sources[n] for n in nums])
         ok, score, reason = check_claim(claim, evidence, context, similarity, published=published)
+        uncited = _outlets_uncited(claim, [sources[n] for n in nums], sources) if nums else []
+        if ok and uncited:
+            ok, reason = False, f"it names {uncited[0]} but cites none of its sentences"
         if ok and judge is not None and not judge.supports(claim, evidence):
             ok, reason = False, "the judge model found no support"
         clauses = _clauses(raw)

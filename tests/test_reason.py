@@ -541,14 +541,16 @@ def test_agreement_quotes_both_reports_and_marks_an_off_topic_quote(
     assert not by_n[verge["citation"]].verified  # type: ignore[index]
 
 
+CHANGE_Q = (
+    "Between the Fortune report on Yedidia's testimony and The Verge report on FTX's growth, "
+    "was there a change in the portrayal of Alameda Research?"
+)
+
+
 @pytest.mark.parametrize(("same_share", "short"), [(0.3, "No"), (0.1, "Yes")])
 def test_agreement_is_weighed_on_the_topic_without_the_questions_framing(
     store: Settings, same_share: float, short: str
 ) -> None:
-    question = (
-        "Between the Fortune report on Yedidia's testimony and The Verge report on FTX's "
-        "growth, was there a change in the portrayal of Alameda Research?"
-    )
 
     def weights(messages: Sequence[Message]) -> dict[str, float]:
         # A model shown "was there a change?" tends to say there was: the prompt it weighs
@@ -563,7 +565,7 @@ def test_agreement_is_weighed_on_the_topic_without_the_questions_framing(
         return json.dumps({"verdict": "not found", "sentence": 0})
 
     llm = install_scripted_llm(reply, weights)
-    answer = Pipeline(store.with_(llm="scripted", agreement_split=0.17)).ask(question)
+    answer = Pipeline(store.with_(llm="scripted", agreement_split=0.17)).ask(CHANGE_Q)
     # "Was there a change?": reports weighed the same (share at or above the split) give No.
     assert (answer.shape, answer.short_answer) == ("agreement", short)
     assert len(llm.weighed) == 1
@@ -573,20 +575,16 @@ def test_agreement_is_weighed_on_the_topic_without_the_questions_framing(
 
 
 def test_agreement_read_in_words_when_weighing_is_off(store: Settings) -> None:
-    question = (
-        "Between the Fortune report on Yedidia's testimony and The Verge report on FTX's "
-        "growth, was there a change in the portrayal of Alameda Research?"
-    )
 
     def reply(messages: Sequence[Message]) -> str:
         prompt = messages[-1].content
         if "Claim:" in prompt:
             return json.dumps({"verdict": "not found", "sentence": 0})
-        assert "Question: " + question in prompt
+        assert "Question: " + CHANGE_Q in prompt
         return json.dumps({"verdict": "different", "a": 1, "b": 1})
 
     llm = install_scripted_llm(reply, lambda m: {"same": 0.9, "different": 0.1})
-    answer = Pipeline(store.with_(llm="scripted", agreement_split=None)).ask(question)
+    answer = Pipeline(store.with_(llm="scripted", agreement_split=None)).ask(CHANGE_Q)
     assert (answer.shape, answer.short_answer) == ("agreement", "Yes")
     assert not llm.weighed
 

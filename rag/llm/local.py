@@ -135,6 +135,16 @@ class LocalLLM:
             request["json_schema"] = schema  # llama.cpp turns it into a grammar
         return request
 
+    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One whole (not streamed) reply from the server, its error raised for people."""
+        server = _local_server(self._settings)
+        with server.lock:
+            reply = server.server.handle_chat_completions(request)
+        error = _server_error(reply)
+        if error is not None:
+            raise self._fail(error)
+        return dict(reply)
+
     def _fail(self, message: str) -> ModelError:
         return ModelError(f"the local model {self.model_path.name} failed: {message}")
 
@@ -148,24 +158,14 @@ class LocalLLM:
         schema: dict[str, Any] | None = None,
     ) -> str:
         request = self._request(messages, max_tokens, stop, temperature, False, schema)
-        server = _local_server(self._settings)
-        with server.lock:
-            reply = server.server.handle_chat_completions(request)
-        error = _server_error(reply)
-        if error is not None:
-            raise self._fail(error)
+        reply = self._call(request)
         self.last_timings = dict(reply.get("timings", {}))
         return str(reply["choices"][0]["message"].get("content") or "")
 
     def weigh(self, messages: Sequence[Message], options: Sequence[str]) -> dict[str, float] | None:
         request = self._request(messages, 1, (), 0.0, stream=False)
         request.update(logprobs=True, top_logprobs=WEIGH_TOP)
-        server = _local_server(self._settings)
-        with server.lock:
-            reply = server.server.handle_chat_completions(request)
-        error = _server_error(reply)
-        if error is not None:
-            raise self._fail(error)
+        reply = self._call(request)
         try:
             top = reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
         except (KeyError, IndexError, TypeError):

@@ -44,12 +44,16 @@ def numbered(sentences: Sequence[str], start: int = 1) -> str:
     return "\n".join(f"[{i}] {' '.join(s.split())}" for i, s in enumerate(sentences, start))
 
 
+def _messages(prompt: str) -> list[Message]:
+    """A reading's chat: every reading starts with the same system message and its job's
+    instructions before the sentences, so the model's prompt cache reuses that prefix from
+    one reading to the next."""
+    return [Message("system", render("read_system")), Message("user", prompt)]
+
+
 def _ask(llm: LLM, prompt: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-    """The model's JSON reply, or None when it is not the JSON asked for. Every reading starts
-    with the same system message and its job's instructions before the sentences, so the
-    model's prompt cache reuses that prefix from one reading to the next."""
-    messages = [Message("system", render("read_system")), Message("user", prompt)]
-    reply = llm.complete(messages, max_tokens=READ_TOKENS, schema=schema)
+    """The model's JSON reply, or None when it is not the JSON asked for."""
+    reply = llm.complete(_messages(prompt), max_tokens=READ_TOKENS, schema=schema)
     try:
         value = json.loads(reply.strip())
     except ValueError:
@@ -211,8 +215,7 @@ def weigh_agreement(
         report_b=b[0],
         sentences_b=numbered(b[1]),
     ).rstrip()  # a trailing newline moves the local model's share of "same" (0.12 -> 0.20)
-    messages = [Message("system", render("read_system")), Message("user", prompt)]
-    weights = llm.weigh(messages, (SAME, DIFFERENT))
+    weights = llm.weigh(_messages(prompt), (SAME, DIFFERENT))
     if weights is None or weights[SAME] + weights[DIFFERENT] <= 0:
         return None
     share = weights[SAME] / (weights[SAME] + weights[DIFFERENT])

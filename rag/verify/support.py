@@ -10,6 +10,7 @@ from datetime import datetime
 
 from rag.answer.markers import add_markers, markers_in, strip_markers
 from rag.answer.sources import SourceSentence
+from rag.question.outlets import outlet_mentions
 from rag.types import SentenceCheck
 from rag.verify.claims import CAP, Judge, Similarity, check_claim
 from rag.words import content_words
@@ -115,13 +116,6 @@ def _names_missing(claim: str, cited: Sequence[SourceSentence]) -> bool:
     return any(m.group(0).lower() not in text for m in CAP.finditer(claim) if m.start() > 0)
 
 
-def _outlet_forms(outlet: str) -> list[str]:
-    """How an answer may write an outlet: "Cnbc | World Business News Leader" as itself, its
-    head "Cnbc" or "CNBC"."""
-    head = re.split(r"\s+[|–—-]\s+", outlet)[0].strip()
-    return list(dict.fromkeys(f for f in (outlet, head, head.upper()) if len(f) >= 3))
-
-
 def _outlets_uncited(
     claim: str, cited: Sequence[SourceSentence], sources: dict[int, SourceSentence]
 ) -> list[str]:
@@ -129,12 +123,12 @@ def _outlets_uncited(
     agrees ...") while citing none of their sentences: what an outlet says is shown by its
     own sentences, not another outlet's."""
     by = {s.article.source for s in cited}
-    named = []
-    for outlet in dict.fromkeys(s.article.source for s in sources.values()):
-        forms = _outlet_forms(outlet)
-        if outlet not in by and any(re.search(rf"\b{re.escape(f)}\b", claim) for f in forms):
-            named.append(outlet)
-    return named
+    shown = tuple(sorted({s.article.source for s in sources.values()}))
+    return [
+        m.outlets[0]
+        for m in outlet_mentions(claim, shown)
+        if not any(outlet in by for outlet in m.outlets)
+    ]
 
 
 def verify(

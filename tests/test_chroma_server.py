@@ -63,6 +63,7 @@ def test_ingest_and_answer_through_a_chroma_server(
     assert pipe.stats()["location"] == chroma_url
     again = pipe.ingest([SEED])
     assert len(again.unchanged) == 1 and again.chunks_written == 0
+    pipe.warm()  # as `dateline serve` does at start: over HTTP, the server loads its index
     answer = pipe.ask("How many people died in the January 2022 unrest in Kazakhstan?")
     assert any("225 deaths" in c.text for c in answer.citations)
     assert not (tmp_path / "chroma").exists()  # nothing was written locally
@@ -74,6 +75,17 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     port = _free_port()
     with pytest.raises(StoreError, match=f"127.0.0.1:{port}.*is it running"):
         Pipeline(Settings(data_dir=tmp_path, chroma_url=f"http://127.0.0.1:{port}")).stats()
+
+
+def test_serve_warming_up_says_what_is_wrong_and_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ui.server import _warm
+
+    port = _free_port()
+    _warm(Pipeline(Settings(data_dir=tmp_path, chroma_url=f"http://127.0.0.1:{port}")))
+    assert "ahead of the first question" in caplog.text
+    assert f"127.0.0.1:{port} (is it running?)" in caplog.text
 
 
 def test_watch_keeps_a_chroma_server_current(

@@ -163,6 +163,27 @@ def test_articles_ingested_later_are_searchable_at_once(pipe: Pipeline, tmp_path
     assert hits[0].ranks["q-sentence"] == 1
 
 
+def test_warming_up_an_empty_store_is_harmless_and_a_later_ingest_is_found(
+    settings: Settings, tmp_path: Path
+) -> None:
+    pipeline = Pipeline(settings)
+    pipeline.warm()  # `dateline serve` does this at start, before anything is ingested
+    news = tmp_path / "news.json"
+    news.write_text(json.dumps(CORPUS[-1:]), encoding="utf-8")
+    assert pipeline.ingest([news]).ok
+    hits = pipeline.retrieve("How many fans were at the stadium opening?", k=1)
+    assert "40,000 fans" in hits[0].chunk.text
+
+
+def test_warming_up_a_store_leaves_its_answers_as_they_were(pipe: Pipeline) -> None:
+    question = "What pay rise did the dock workers accept?"
+    cold = Pipeline(pipe.settings).retrieve(question, k=3)  # a second pipeline, not warmed
+    pipe.warm()
+    warm = pipe.retrieve(question, k=3)
+    assert [h.chunk.id for h in warm] == [h.chunk.id for h in cold]
+    assert warm
+
+
 def test_a_passage_is_its_articles_best_sentences_within_one_chunks_budget(
     pipe: Pipeline,
 ) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 import threading
@@ -30,6 +31,8 @@ from ui.app import build_app, static_text
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
+
+log = logging.getLogger("dateline.ui")
 
 
 def _theme() -> Any:
@@ -142,6 +145,7 @@ def main(
             "stop it or choose another with --port or DATELINE_PORT"
         )
     pipeline = get_pipeline(settings)
+    threading.Thread(target=_warm, args=(pipeline,), name="dateline-warm-up", daemon=True).start()
     server = _uvicorn_server(create_server_app(pipeline, settings), settings.host, settings.port)
     url = _url(settings.host, settings.port)
 
@@ -167,6 +171,13 @@ def main(
     finally:
         stop.set()  # the watch thread ends after the poll it is in (a write is all-or-nothing)
         sys.stdout.flush()
+
+
+def _warm(pipeline: Pipeline) -> None:
+    try:
+        pipeline.warm()
+    except Exception as exc:  # the first question meets it too, and reports it in the chat
+        log.warning("could not load the store and models ahead of the first question: %s", exc)
 
 
 def _print_poll(result: PollResult) -> None:

@@ -49,6 +49,8 @@ class Collection(Protocol):
     def count(self) -> int: ...
     def info(self) -> dict[str, Any]: ...  # the collection's own metadata
     def set_info(self, values: Metadata) -> None: ...  # merged into that metadata
+    # Load what the first read (and, with search, the first vector search) would wait for.
+    def warm(self, *, search: bool = False) -> None: ...
 
 
 class Store(Protocol):

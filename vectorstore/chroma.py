@@ -179,6 +179,16 @@ class ChromaCollection:
     def count(self) -> int:
         return int(self._c.count())
 
+    def warm(self, *, search: bool = False) -> None:
+        # Chroma loads a collection's segments on its first read and its vector index (1.5 GB
+        # for 800,000 chunks) on its first search; one small read (and search) does it now.
+        res = self._c.get(limit=1, include=["embeddings"] if search else [])
+        embeddings = res.get("embeddings")
+        if search and res["ids"] and embeddings is not None:
+            self._c.query(
+                query_embeddings=[list(map(float, embeddings[0]))], n_results=1, include=[]
+            )
+
     def info(self) -> dict[str, Any]:
         return dict(self._c.metadata or {})
 

@@ -62,6 +62,12 @@ class Retriever:
         self._lex.fresh()
         return self._lex
 
+    def warm(self) -> None:
+        """Load the store's indexes and the embedding model now, not at the first search."""
+        self.store.warm()
+        self._lexical()
+        self.embedder.embed_documents(["warm"])
+
     def refresh(self) -> None:
         """Forget what was loaded (another process wrote to the store)."""
         self.store.sync_terms()

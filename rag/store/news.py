@@ -87,6 +87,14 @@ class NewsStore:
         self.recover()
         self.sync_terms()
 
+    def warm(self) -> None:
+        """Load now what the first search would wait for: the chunks' vector index (1.5 s at
+        100,000 articles), then the other two collections' segments (Chroma loads them on
+        first use, one at a time)."""
+        self.chunks.warm(search=True)
+        self.articles.warm()
+        self.sentences.warm()
+
     # ----- crash recovery ----------------------------------------------------------------
 
     def recover(self) -> int:

@@ -351,3 +351,21 @@ def test_a_store_without_its_lexical_index_gets_it_once_when_opened(
     store.terms.close()
     again = Pipeline(settings)
     assert [h.chunk.id for h in again.retrieve(question, k=3)] == before
+
+
+def test_a_store_made_with_chromas_default_index_writes_is_brought_to_dateline_s(
+    settings: Settings,
+) -> None:
+    from vectorstore.chroma import SYNC_THRESHOLD, open_client
+
+    assert Pipeline(settings).ingest([SEED]).ok
+    client = open_client(settings.data_dir / "chroma")
+    names = [f"{settings.collection}_{kind}" for kind in ("chunks", "articles", "sentences")]
+    for name in names:  # as Chroma's default (and Dateline before 0.14.1) left it
+        client.get_collection(name).modify(configuration={"hnsw": {"sync_threshold": 1000}})
+    store = NewsStore(settings)
+    for name in names:
+        held = client.get_collection(name).configuration_json["hnsw"]
+        assert held["sync_threshold"] == SYNC_THRESHOLD, name
+    assert store.articles.count() == 1 and store.chunks.count() > 0
+    store.terms.close()

@@ -13,6 +13,13 @@ from vectorstore.base import Metadata, Record, Where
 # Chroma rejects add() batches above ~5,400 records; stay under it.
 MAX_BATCH = 5000
 
+# Chroma writes a collection's vector index to disk every SYNC_THRESHOLD records (its default
+# is 1,000); the records added since are replayed into the index when a process first reads
+# the collection. At 100,000 articles that replay cost ~1 ms a record of the first question's
+# time (0.8 s for 840 pending chunks). 100 (the least Chroma allows, its batch size) bounds
+# it; the extra writes are incremental (docs/experiments.md, 0.14.1).
+SYNC_THRESHOLD = 100
+
 # One PersistentClient per path per process (Chroma's rule): share them.
 _CLIENTS: dict[str, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
@@ -204,7 +211,7 @@ class ChromaStore:
         self._client = open_client(path, url)
 
     def collection(self, name: str, *, searched: bool = True) -> ChromaCollection:
-        hnsw: dict[str, Any] = {"space": "cosine"}
+        hnsw: dict[str, Any] = {"space": "cosine", "sync_threshold": SYNC_THRESHOLD}
         if not searched:
             # Chroma indexes every vector; a sparse graph costs least to build (never searched).
             hnsw.update(ef_construction=8, max_neighbors=4)
@@ -212,6 +219,10 @@ class ChromaStore:
         raw = self._client.get_or_create_collection(
             name, embedding_function=None, configuration={"hnsw": hnsw}
         )
+        # A collection made before (or by another client) keeps its own setting: set ours.
+        held = (getattr(raw, "configuration_json", None) or {}).get("hnsw") or {}
+        if held.get("sync_threshold", SYNC_THRESHOLD) != SYNC_THRESHOLD:
+            raw.modify(configuration={"hnsw": {"sync_threshold": SYNC_THRESHOLD}})
         return ChromaCollection(raw)
 
     def drop(self, name: str) -> None:

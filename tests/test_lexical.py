@@ -114,6 +114,21 @@ def test_the_fast_index_ranks_as_fts5_and_follows_every_write(tmp_path: Path) ->
     assert after == _fts5(index, "chunk", question, 5)
 
 
+def test_the_fast_index_weighs_a_questions_terms_as_fts5_does(tmp_path: Path) -> None:
+    index = TermIndex(tmp_path / "lex.sqlite")
+    texts = ["Port workers strike over pay", "Harbor strike ends", "Rail workers vote", "Rates"]
+    index.put([_group(f"g{n}", "v1", t) for n, t in enumerate(texts)])
+    question = terms("Did the harbor strike end, or the rail workers' vote?")
+    fast = index.scorer("chunk", question)
+    index._topk_failed = True  # SQLite's vocabulary table instead
+    try:
+        slow = index.scorer("chunk", question)
+    finally:
+        index._topk_failed = False
+    assert fast.idf == slow.idf
+    assert fast.idf[terms("strike")[0]] < fast.idf[terms("harbor")[0]]  # 2 documents against 1
+
+
 def test_a_replayed_change_log_adds_nothing_twice(tmp_path: Path) -> None:
     """A crash after the fast index committed and before it noted how far it got replays
     the changes: each document is removed before it is added again."""

@@ -362,7 +362,12 @@ class TermIndex:
         unique = list(dict.fromkeys(t for t in terms if t))
         n, avg = self._totals(kind)
         df: dict[str, int] = {}
-        if unique:
+        if unique and self.sync_fast():
+            # The fast index's term dictionary: FTS5's vocabulary table counts a term by
+            # reading its whole posting list (20 ms a question at 100,000 articles).
+            with self._lock:
+                df = self.topk.doc_freqs(kind, unique)
+        elif unique:
             with self._lock:
                 rows = self._db.execute(
                     f"SELECT term, doc FROM vocab_{kind} WHERE term IN "

@@ -248,13 +248,23 @@ class TopK:
                 low = max(low, 0.0)
             span = Query.range_query(schema, "epoch", FieldType.Float, low, until, True, True)
             clauses.append((Occur.Must, Query.const_score_query(span, 0.0)))
-        searcher = self._searchers.get(kind)
-        if searcher is None:
-            searcher = self._searchers[kind] = index.searcher()
+        searcher = self._searcher(kind)
         found = searcher.search(Query.boolean_query(clauses), k, count=False)
         return [
             (int(searcher.doc(address)["doc"][0]), float(score)) for score, address in found.hits
         ]
+
+    def doc_freqs(self, kind: str, terms: Sequence[str]) -> dict[str, int]:
+        """How many documents of a kind hold each term: a lookup in the term dictionary (a
+        document deleted since its segment's last merge still counts)."""
+        searcher = self._searcher(kind)
+        return {t: int(searcher.doc_freq("terms", t)) for t in terms}
+
+    def _searcher(self, kind: str) -> Any:
+        searcher = self._searchers.get(kind)
+        if searcher is None:
+            searcher = self._searchers[kind] = self._open()[kind].searcher()
+        return searcher
 
 
 def _document(row: tuple[int, str, float, str]) -> Any:

@@ -129,6 +129,26 @@ def test_out_of_range_markers_are_dropped_and_citations_renumbered(seeded: Setti
     assert "225 deaths" in answer.citations[0].text
 
 
+def test_markers_set_after_each_full_stop_cite_the_sentence_before_them(
+    seeded: Settings,
+) -> None:
+    def reply(messages: Sequence[Message]) -> str:
+        deaths = _number_of(messages, "225 deaths")
+        csto = _number_of(messages, "appeal was directed to the CSTO")
+        return (
+            f"Official figures report 225 deaths and over 4,500 injuries. [{deaths}] "
+            f"The appeal was directed to the CSTO. [{csto}]"
+        )
+
+    answer = _ask_scripted(seeded, reply)
+    assert answer.answer == (
+        "Official figures report 225 deaths and over 4,500 injuries [1]. "
+        "The appeal was directed to the CSTO [2]."
+    )
+    assert "225 deaths" in answer.citations[0].text and "CSTO" in answer.citations[1].text
+    assert all(v.supported for v in answer.verification)
+
+
 def test_context_is_what_the_model_is_shown(seeded: Settings) -> None:
     llm = install_scripted_llm(["INSUFFICIENT"])
     pipe = Pipeline(seeded.with_(llm="scripted"))

@@ -479,6 +479,10 @@ def test_every_answer_has_a_short_answer() -> None:
     assert short_answer("Dock workers get 4.5% [1]. More in 2025 [2].", None) == (
         "Dock workers get 4.5%."
     )
+    # Split as sentences are, not at every full stop.
+    assert short_answer("The strike ended on Feb. 13 [1]. Ships berthed [2].", None) == (
+        "The strike ended on Feb. 13."
+    )
 
 
 def test_the_command_line_prints_what_each_report_says(

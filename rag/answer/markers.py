@@ -9,6 +9,12 @@ from collections.abc import Collection, Sequence
 # model for it; the extractive answerer returns it).
 ABSTAIN_TOKEN = "INSUFFICIENT"
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+# Markers set after a sentence's full stop ("… in 2025. [5] Next …", a common style): they
+# belong to that sentence, not to the next one the splitter would give them to. Only where a
+# new sentence (or the end) follows, so "the U.S. [2] officials" is left alone.
+_AFTER_STOP = re.compile(
+    r"(?<=\S)([.!?][\"”’)]*)[ \t]*((?:\[\d+\])+)(?=[ \t\n]+[\"“‘(]?[A-Z0-9]|[ \t\n]*$)"
+)
 
 
 def parse_markers(text: str, valid: set[int]) -> tuple[str, list[int]]:
@@ -24,7 +30,7 @@ def parse_markers(text: str, valid: set[int]) -> tuple[str, list[int]]:
                 cited.append(n)
         return "".join(f"[{n}]" for n in keep)
 
-    out = _MARKER.sub(repl, text)
+    out = _AFTER_STOP.sub(r" \2\1", _MARKER.sub(repl, text))
     out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
     return re.sub(r"[ \t]{2,}", " ", out).strip(), cited
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.markers import strip_markers
+from rag.ingest.sentences import split_sentences
 from rag.words import is_asked, names_in, question_names
 
 
@@ -15,7 +16,9 @@ def short_answer(text: str, wants: str | None, question: str = "") -> str:
     that the question does not use ("The company accused ... is Google." -> "Google");
     otherwise the first sentence."""
     plain = strip_markers(text)
-    first = re.split(r"(?<=[.!?])\s+", plain, maxsplit=1)[0].strip()
+    # The sentence splitter, not a full stop: "… ended on Feb. 13." is one sentence.
+    sentences = split_sentences(plain)
+    first = sentences[0].text.strip() if sentences else plain.strip()
     if wants == "yesno":
         m = re.match(r"^(yes|no)\b", first, re.I)
         if m:

@@ -187,8 +187,9 @@ class ChromaCollection:
         return int(self._c.count())
 
     def warm(self, *, search: bool = False) -> None:
-        # Chroma loads a collection's segments on its first read and its vector index (1.5 GB
-        # for 800,000 chunks) on its first search; one small read (and search) does it now.
+        # Chroma loads a collection's segments, its vector index among them (1.4 GB for
+        # 850,000 chunks), on the first read in a process; one small read (and a search, for
+        # a collection that is searched) does it now.
         res = self._c.get(limit=1, include=["embeddings"] if search else [])
         embeddings = res.get("embeddings")
         if search and res["ids"] and embeddings is not None:

@@ -117,13 +117,12 @@ def _names_missing(claim: str, cited: Sequence[SourceSentence]) -> bool:
 
 
 def _outlets_uncited(
-    claim: str, cited: Sequence[SourceSentence], sources: dict[int, SourceSentence]
+    claim: str, cited: Sequence[SourceSentence], shown: Sequence[str]
 ) -> list[str]:
-    """The outlets of the shown sentences that the claim names ("The TechCrunch article
-    agrees ...") while citing none of their sentences: what an outlet says is shown by its
-    own sentences, not another outlet's."""
+    """The outlets of the shown sentences (`shown`) that the claim names ("The TechCrunch
+    article agrees ...") while citing none of their sentences: what an outlet says is shown
+    by its own sentences, not another outlet's."""
     by = {s.article.source for s in cited}
-    shown = tuple(sorted({s.article.source for s in sources.values()}))
     return [
         m.outlets[0]
         for m in outlet_mentions(claim, shown)
@@ -147,6 +146,7 @@ def verify(
     checks: list[SentenceCheck] = []
     cited: dict[int, bool] = {}
     kept: list[str] = []
+    shown = tuple(sorted({s.article.source for s in sources.values()}))
     for raw in answer_sentences:
         claim = strip_markers(raw)
         nums = [n for n in markers_in(raw) if n in sources]
@@ -166,8 +166,8 @@ def verify(
         context = " ".join(_context(sources[n]) for n in nums)
         published = _published([sources[n] for n in nums])
         ok, score, reason = check_claim(claim, evidence, context, similarity, published=published)
-        uncited = _outlets_uncited(claim, [sources[n] for n in nums], sources) if nums else []
-        if ok and uncited:
+        uncited = _outlets_uncited(claim, [sources[n] for n in nums], shown) if ok and nums else []
+        if uncited:
             ok, reason = False, f"it names {uncited[0]} but cites none of its sentences"
         if ok and judge is not None and not judge.supports(claim, evidence):
             ok, reason = False, "the judge model found no support"

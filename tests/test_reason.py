@@ -483,6 +483,16 @@ def test_every_answer_has_a_short_answer() -> None:
     assert short_answer("The strike ended on Feb. 13 [1]. Ships berthed [2].", None) == (
         "The strike ended on Feb. 13."
     )
+    # When the answer sets the scene first, the sentence that speaks to the question.
+    scene = (
+        "The last ships berthed overnight after the strike ended on Feb. 13 [1]. Under the "
+        "deal, dock workers will get a 4.5% pay rise this year [2]."
+    )
+    question = "What pay rise did the dock workers get?"
+    assert short_answer(scene, None, question) == (
+        "Under the deal, dock workers will get a 4.5% pay rise this year."
+    )
+    assert short_answer(scene, None, "When did the strike end?").startswith("The last ships")
 
 
 def test_the_command_line_prints_what_each_report_says(

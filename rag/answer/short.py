@@ -7,14 +7,15 @@ import re
 
 from rag.answer.markers import strip_markers
 from rag.ingest.sentences import split_sentences
-from rag.words import is_asked, names_in, question_names
+from rag.words import content_words, is_asked, names_in, question_names
 
 
 def short_answer(text: str, wants: str | None, question: str = "") -> str:
     """The short form of an answer's text: Yes/No for a yes/no question whose answer opens
     with one; for an entity, the first sentence when it is short, else the first name in it
     that the question does not use ("The company accused ... is Google." -> "Google");
-    otherwise the first sentence."""
+    otherwise the sentence that shares the most content words with the question, the first
+    on a tie."""
     plain = strip_markers(text)
     # The sentence splitter, not a full stop: "… ended on Feb. 13." is one sentence.
     sentences = split_sentences(plain)
@@ -30,4 +31,12 @@ def short_answer(text: str, wants: str | None, question: str = "") -> str:
         for name in names_in(first):
             if not is_asked(name, asked):
                 return name
+    # A model may set the scene before it answers ("The last ships berthed … Dock workers
+    # will get a 4.5% pay rise"): the sentence that speaks to the question is the short form.
+    asks = content_words(question)
+    if not asks or len(sentences) < 2:
+        return first
+    best = max(sentences, key=lambda s: len(asks & content_words(s.text)))
+    if len(asks & content_words(best.text)) > len(asks & content_words(first)):
+        return best.text.strip()
     return first

@@ -7,7 +7,7 @@ import re
 
 from rag.answer.markers import strip_markers
 from rag.ingest.sentences import split_sentences
-from rag.words import content_words, is_asked, names_in, question_names
+from rag.words import content_words, is_asked, names_in, question_names, word_share
 
 
 def short_answer(text: str, wants: str | None, question: str = "") -> str:
@@ -36,7 +36,5 @@ def short_answer(text: str, wants: str | None, question: str = "") -> str:
     asks = content_words(question)
     if not asks or len(sentences) < 2:
         return first
-    best = max(sentences, key=lambda s: len(asks & content_words(s.text)))
-    if len(asks & content_words(best.text)) > len(asks & content_words(first)):
-        return best.text.strip()
-    return first
+    # max() keeps the first of equals, so a tie stays with the first sentence.
+    return max(sentences, key=lambda s: word_share(asks, s.text)).text.strip()
